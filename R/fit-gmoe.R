@@ -1,0 +1,262 @@
+#' Control settings for fitting a Gaussian-gated mixture of experts
+#'
+#' @param max_iter Largest number of EM iterations, a whole number >= 0.
+#'   `max_iter = 1` is the published one-step procedure (one EM step from the
+#'   start); `max_iter = 0` only evaluates the start.
+#' @param tol Convergence tolerance on the relative change of the
+#'   log-likelihood, \eqn{|l_t - l_{t-1}| / (1 + |l_t|) < tol} (as in
+#'   mclust). With `tol = 0` the fit runs exactly `max_iter` iterations.
+#' @param accelerate Acceleration of the EM map. Only `"none"` (plain EM) is
+#'   available in this version.
+#' @param var_floor Relative floor on variances: the eigenvalues of each
+#'   gate covariance \eqn{\Gamma_j} are kept at or above `var_floor` times the
+#'   average sample variance of the covariates, and each expert variance
+#'   \eqn{\nu_j} at or above `var_floor` times the sample variance of `y`.
+#'   Every time a floor is applied it is counted in the fit's diagnostics.
+#' @param min_weight A component whose summed responsibility falls below
+#'   `min_weight` times \eqn{n} has collapsed: it keeps its last atom and
+#'   weight `min_weight` (the weights are renormalised) rather than producing
+#'   NaN or being dropped, and the iteration at which it collapsed is
+#'   recorded.
+#' @return A list of class `gmoe_control`.
+#' @seealso [fit_gmoe()], [is_degenerate()].
+#' @examples
+#' gmoe_control()
+#' gmoe_control(max_iter = 1)          # the published one-step mode
+#' gmoe_control(max_iter = 25, tol = 0) # exactly 25 EM iterations
+#' @export
+gmoe_control <- function(max_iter = 2000, tol = 1e-8, accelerate = "none",
+                         var_floor = 1e-8, min_weight = 1e-10) {
+  max_iter <- check_count(max_iter, "max_iter", min = 0)
+  tol <- check_numeric(tol, "tol", len = 1)
+  if (tol < 0) stop_arg("tol", "must be >= 0.")
+  if (!is.character(accelerate) || length(accelerate) != 1 ||
+      !accelerate %in% "none") {
+    stop_arg("accelerate", "must be \"none\" (the only method in this version).")
+  }
+  var_floor <- check_positive(var_floor, "var_floor", len = 1)
+  if (var_floor >= 1) stop_arg("var_floor", "must be in (0, 1).")
+  min_weight <- check_positive(min_weight, "min_weight", len = 1)
+  if (min_weight >= 0.01) stop_arg("min_weight", "must be in (0, 0.01).")
+  structure(list(max_iter = max_iter, tol = tol, accelerate = accelerate,
+                 var_floor = var_floor, min_weight = min_weight),
+            class = "gmoe_control")
+}
+
+#' @export
+print.gmoe_control <- function(x, ...) {
+  cat("GMoE fit control\n")
+  cat(sprintf("  %-11s %s\n", names(x), vapply(x, format, character(1))), sep = "")
+  invisible(x)
+}
+
+#' Fit a Gaussian-gated mixture of experts by EM
+#'
+#' Maximum-likelihood fit of a \eqn{k}-component Gaussian-gated mixture of
+#' experts by the EM algorithm, written in C++. The likelihood is the joint
+#' likelihood of \eqn{(x, y)}, as in the theory and the published
+#' simulations. From the same start, the EM iterates equal those of
+#' `mclust::em(modelName = "VVV")` on `cbind(x, y)` mapped through
+#' [gmoe_from_joint()].
+#'
+#' Starts: `"kmeans"` runs [stats::kmeans()] on the standardised
+#' `cbind(x, y)` and turns the partition into parameters by one M-step;
+#' `"random"` assigns each observation to the nearest of \eqn{k} randomly
+#' chosen observations (standardised scale) and does the same; a
+#' [gmoe_params()] object is used as it is (see [init_near_truth()]). With
+#' `n_starts > 1` the random starts are repeated and the fit with the highest
+#' log-likelihood is kept. All randomness goes through R's generator.
+#'
+#' Degenerate fits never return NaN and never drop a component: variances are
+#' floored and collapsed components kept (see [gmoe_control()]); what
+#' happened is recorded in `$diagnostics` and reported by [is_degenerate()].
+#'
+#' @param x Covariates (an \eqn{n \times d}{n x d} numeric matrix, data frame
+#'   or, for \eqn{d = 1}, vector), or a formula `y ~ x1 + x2` with `data`.
+#' @param y Responses, one per row of `x`.
+#' @param k Number of components, a whole number >= 1 and smaller than the
+#'   number of observations.
+#' @param init `"kmeans"`, `"random"` or a `gmoe_params` start with \eqn{k}
+#'   components and \eqn{d} covariates.
+#' @param n_starts Number of starts for `"kmeans"` and `"random"`.
+#' @param control A [gmoe_control()] object.
+#' @param verbose If `TRUE`, report each start through [message()].
+#' @param data A data frame holding the variables of the formula.
+#' @param ... Arguments passed from the formula method to the default
+#'   method.
+#' @return An object of class `gmoe_fit`: a list with `params` (a
+#'   `gmoe_params`), `loglik`, `loglik_trace` (at the start and after each
+#'   iteration), `iterations`, `converged`, `responsibilities`
+#'   (\eqn{n \times k}{n x k}), `diagnostics` (per component: number of
+#'   M-steps in which \eqn{\Gamma_j} or \eqn{\nu_j} was floored, iteration at
+#'   which it collapsed, its final effective size; and the number of
+#'   log-likelihood decreases), `start`, `starts` (log-likelihood of every
+#'   start), the data `x`, `y`, `control` and `call`.
+#' @seealso [gmoe_control()], [predict.gmoe_fit()], [voronoi_loss()].
+#' @examples
+#' set.seed(1)
+#' truth <- gmoe_paper_truth(1)
+#' sim <- rgmoe(2000, truth)
+#' fit <- fit_gmoe(sim$x, sim$y, k = 3)
+#' fit
+#' voronoi_loss(fit, truth)
+#'
+#' # the published one-step mode, from the near-truth start
+#' start <- init_near_truth(truth, k = 4, n = 2000)
+#' one <- fit_gmoe(sim$x, sim$y, k = 4, init = start,
+#'                 control = gmoe_control(max_iter = 1))
+#' one$iterations
+#'
+#' # formula interface
+#' df <- data.frame(x1 = sim$x[, 1], y = sim$y)
+#' fit_gmoe(y ~ x1, data = df, k = 3)
+#' @export
+fit_gmoe <- function(x, ...) UseMethod("fit_gmoe")
+
+#' @rdname fit_gmoe
+#' @export
+fit_gmoe.default <- function(x, y, k, init = "kmeans", n_starts = 1,
+                             control = gmoe_control(), verbose = FALSE, ...) {
+  check_dots_empty(...)
+  x <- as_covariates(x, "x")
+  n <- nrow(x)
+  d <- ncol(x)
+  y <- as_response(y, n)
+  k <- check_count(k, "k")
+  if (k >= n) {
+    stop_arg("k", "must be smaller than the number of observations (", n,
+             "), not ", k, ".")
+  }
+  n_starts <- check_count(n_starts, "n_starts")
+  if (!inherits(control, "gmoe_control")) {
+    stop_arg("control", "must be made by gmoe_control().")
+  }
+  check_flag(verbose, "verbose")
+  var_x <- apply(x, 2, stats::var)
+  if (any(var_x == 0)) {
+    stop_arg("x", "has constant column(s) ", paste(which(var_x == 0), collapse = ", "),
+             "; a Gaussian gate needs every covariate to vary.")
+  }
+  if (stats::var(y) == 0) stop_arg("y", "is constant; the experts need it to vary.")
+  floors <- c(control$var_floor * mean(var_x), control$var_floor * stats::var(y),
+              control$min_weight)
+
+  starts <- start_list(init, x, y, k, n_starts, floors)
+  fits <- lapply(seq_along(starts), function(s) {
+    res <- .gmoe_em_cpp(x, y, starts[[s]], control$max_iter, control$tol, floors)
+    if (verbose) {
+      message(sprintf("start %d: log-likelihood %.6f after %d iteration(s)%s",
+                      s, res$loglik[length(res$loglik)], res$iterations,
+                      if (res$converged) ", converged" else ""))
+    }
+    res
+  })
+  final <- vapply(fits, function(f) f$loglik[length(f$loglik)], numeric(1))
+  best <- which.max(final)
+  res <- fits[[best]]
+  new_gmoe_fit(res, starts[[best]], final, x, y, control, match.call())
+}
+
+#' @rdname fit_gmoe
+#' @export
+fit_gmoe.formula <- function(x, data, k, ...) {
+  if (missing(data)) data <- environment(x)
+  mf <- stats::model.frame(x, data, na.action = stats::na.fail)
+  terms <- stats::terms(mf)
+  if (attr(terms, "response") == 0) {
+    stop_arg("x", "must be a formula with a response, such as y ~ x1 + x2.")
+  }
+  X <- stats::model.matrix(terms, mf)
+  X <- X[, colnames(X) != "(Intercept)", drop = FALSE]
+  if (ncol(X) == 0) stop_arg("x", "must name at least one covariate.")
+  fit <- fit_gmoe.default(X, stats::model.response(mf), k, ...)
+  fit$terms <- terms
+  fit$call <- match.call()
+  fit
+}
+
+check_dots_empty <- function(...) {
+  if (...length() > 0) {
+    nm <- names(list(...))
+    stop("unused argument(s): ",
+         paste(if (is.null(nm)) rep("?", ...length()) else nm, collapse = ", "),
+         call. = FALSE)
+  }
+}
+
+start_list <- function(init, x, y, k, n_starts, floors) {
+  if (inherits(init, "gmoe_params")) {
+    if (length(init$pi) != k || ncol(init$c) != ncol(x)) {
+      stop_arg("init", "must have k = ", k, " components and d = ", ncol(x),
+               " covariates, not k = ", length(init$pi), " and d = ",
+               ncol(init$c), ".")
+    }
+    if (n_starts > 1) {
+      warning("`n_starts` is ignored when `init` is a gmoe_params start.",
+              call. = FALSE)
+    }
+    return(list(init))
+  }
+  if (!is.character(init) || length(init) != 1 || !init %in% c("kmeans", "random")) {
+    stop_arg("init", "must be \"kmeans\", \"random\" or a gmoe_params object.")
+  }
+  make <- if (init == "kmeans") start_kmeans else start_random
+  lapply(seq_len(n_starts), function(s) make(x, y, k, floors))
+}
+
+new_gmoe_fit <- function(res, start, start_logliks, x, y, control, call) {
+  k <- length(res$params$pi)
+  trace <- res$loglik
+  diagnostics <- data.frame(
+    component = seq_len(k),
+    size = colSums(res$resp),
+    gamma_floored = res$gamma_floor_hits,
+    nu_floored = res$nu_floor_hits,
+    collapsed_at = ifelse(res$collapsed_at > 0, res$collapsed_at, NA_integer_))
+  collapsed <- which(!is.na(diagnostics$collapsed_at))
+  if (length(collapsed)) {
+    warning(sprintf("component(s) %s collapsed (summed responsibility below min_weight * n); kept with weight %g.",
+                    paste(collapsed, collapse = ", "), control$min_weight),
+            call. = FALSE)
+  }
+  if (res$nonfinite) {
+    warning("EM stopped at a step with a non-finite log-likelihood; the last finite iterate is returned.",
+            call. = FALSE)
+  }
+  structure(list(
+    params = res$params,
+    loglik = trace[length(trace)],
+    loglik_trace = trace,
+    iterations = res$iterations,
+    converged = res$converged,
+    responsibilities = res$resp,
+    diagnostics = list(components = diagnostics, decreases = res$decreases,
+                       nonfinite = res$nonfinite),
+    start = start,
+    starts = start_logliks,
+    x = x,
+    y = y,
+    control = control,
+    call = call),
+    class = "gmoe_fit")
+}
+
+#' Did a GMoE fit degenerate?
+#'
+#' In the spirit of `lme4::isSingular()`: `TRUE` when, during the fit, a
+#' variance floor was applied, a component collapsed, or a step produced a
+#' non-finite log-likelihood. The details are in `fit$diagnostics`.
+#'
+#' @param fit A `gmoe_fit` object.
+#' @return `TRUE` or `FALSE`.
+#' @examples
+#' set.seed(2)
+#' sim <- rgmoe(300, gmoe_paper_truth(1))
+#' is_degenerate(fit_gmoe(sim$x, sim$y, k = 2))
+#' @export
+is_degenerate <- function(fit) {
+  if (!inherits(fit, "gmoe_fit")) stop_arg("fit", "must be a `gmoe_fit` object.")
+  comp <- fit$diagnostics$components
+  any(comp$gamma_floored > 0) || any(comp$nu_floored > 0) ||
+    any(!is.na(comp$collapsed_at)) || fit$diagnostics$nonfinite
+}

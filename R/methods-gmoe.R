@@ -1,0 +1,267 @@
+#' Methods for fitted Gaussian-gated mixtures of experts
+#'
+#' `print`, `summary`, `coef`, `logLik` (with `df` and `nobs`, so [AIC()] and
+#' [BIC()] work), `nobs`, `fitted` (the conditional mean
+#' \eqn{E(y | x) = \sum_i g_i(x) (a_i^\top x + b_i)} at the observed
+#' covariates), `residuals` (`y` minus the fitted values) and `simulate`
+#' (new responses at the observed covariates, drawn from \eqn{p(y | x)}).
+#'
+#' @param object,x A `gmoe_fit` object (for `print.summary.gmoe_fit`, its
+#'   summary).
+#' @param digits Number of significant digits to print.
+#' @param nsim Number of simulated response vectors.
+#' @param seed As in [stats::simulate()]: `NULL` or an integer passed to
+#'   [set.seed()] (the generator's state is restored afterwards).
+#' @param ... Unused.
+#' @return `coef`: the parameter table of [coef.gmoe_params()]. `logLik`: an
+#'   object of class `logLik`. `fitted`, `residuals`: numeric vectors.
+#'   `simulate`: a data frame with `nsim` columns and attribute `"seed"`.
+#'   `summary`: an object of class `summary.gmoe_fit`.
+#' @examples
+#' set.seed(1)
+#' sim <- rgmoe(1000, gmoe_paper_truth(1))
+#' fit <- fit_gmoe(sim$x, sim$y, k = 3)
+#' summary(fit)
+#' coef(fit)
+#' c(AIC = AIC(fit), BIC = BIC(fit))
+#' head(fitted(fit))
+#' head(residuals(fit))
+#' head(simulate(fit, nsim = 2, seed = 1))
+#' @name gmoe_fit-methods
+NULL
+
+#' @rdname gmoe_fit-methods
+#' @export
+print.gmoe_fit <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
+  k <- length(x$params$pi)
+  cat(sprintf("Gaussian-gated mixture of experts fitted by EM: n = %d, d = %d, k = %d\n",
+              nrow(x$x), ncol(x$x), k))
+  cat(sprintf("log-likelihood %s after %d iteration%s (%s)\n\n",
+              format(x$loglik, digits = digits + 4), x$iterations,
+              if (x$iterations == 1) "" else "s",
+              if (x$converged) "converged" else "not converged"))
+  print(coef(x), digits = digits)
+  if (is_degenerate(x)) {
+    cat("\nDegenerate fit: variance floors or collapsed components; see $diagnostics.\n")
+  }
+  invisible(x)
+}
+
+#' @rdname gmoe_fit-methods
+#' @export
+summary.gmoe_fit <- function(object, ...) {
+  ll <- logLik(object)
+  comp <- object$diagnostics$components
+  comp$hard_count <- tabulate(max.col(object$responsibilities, ties.method = "first"),
+                              length(object$params$pi))
+  structure(list(coefficients = coef(object), logLik = as.numeric(ll),
+                 df = attr(ll, "df"), nobs = attr(ll, "nobs"),
+                 AIC = stats::AIC(object), BIC = stats::BIC(object),
+                 iterations = object$iterations, converged = object$converged,
+                 components = comp, decreases = object$diagnostics$decreases,
+                 degenerate = is_degenerate(object), control = object$control,
+                 call = object$call),
+            class = "summary.gmoe_fit")
+}
+
+#' @rdname gmoe_fit-methods
+#' @export
+print.summary.gmoe_fit <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
+  cat("Call:\n")
+  print(x$call)
+  cat(sprintf("\nGaussian-gated mixture of experts: n = %d, k = %d\n", x$nobs,
+              nrow(x$coefficients)))
+  cat(sprintf("log-likelihood %s (df = %d)   AIC %s   BIC %s\n",
+              format(x$logLik, digits = digits + 4), x$df,
+              format(x$AIC, digits = digits + 4), format(x$BIC, digits = digits + 4)))
+  cat(sprintf("EM: %d iteration%s, %s (tol = %g, max_iter = %d)\n\n", x$iterations,
+              if (x$iterations == 1) "" else "s",
+              if (x$converged) "converged" else "not converged",
+              x$control$tol, x$control$max_iter))
+  cat("Parameters:\n")
+  print(x$coefficients, digits = digits)
+  cat("\nComponents:\n")
+  print(x$components, digits = digits, row.names = FALSE)
+  if (x$decreases > 0) {
+    cat(sprintf("\nThe log-likelihood decreased in %d iteration(s).\n", x$decreases))
+  }
+  if (x$degenerate) cat("\nDegenerate fit: variance floors or collapsed components.\n")
+  invisible(x)
+}
+
+#' @rdname gmoe_fit-methods
+#' @export
+coef.gmoe_fit <- function(object, ...) coef(object$params)
+
+#' @rdname gmoe_fit-methods
+#' @export
+logLik.gmoe_fit <- function(object, ...) {
+  k <- length(object$params$pi)
+  d <- ncol(object$params$c)
+  structure(object$loglik,
+            df = as.integer((k - 1) + k * (d + d * (d + 1) / 2 + d + 2)),
+            nobs = nrow(object$x), class = "logLik")
+}
+
+#' @rdname gmoe_fit-methods
+#' @export
+nobs.gmoe_fit <- function(object, ...) nrow(object$x)
+
+#' @rdname gmoe_fit-methods
+#' @export
+fitted.gmoe_fit <- function(object, ...) conditional_mean(object$x, object$params)
+
+#' @rdname gmoe_fit-methods
+#' @export
+residuals.gmoe_fit <- function(object, ...) object$y - fitted(object)
+
+#' @rdname gmoe_fit-methods
+#' @export
+simulate.gmoe_fit <- function(object, nsim = 1, seed = NULL, ...) {
+  nsim <- check_count(nsim, "nsim")
+  if (!exists(".Random.seed", envir = globalenv(), inherits = FALSE)) stats::runif(1)
+  if (is.null(seed)) {
+    rng_state <- get(".Random.seed", envir = globalenv())
+  } else {
+    old <- get(".Random.seed", envir = globalenv())
+    on.exit(assign(".Random.seed", old, envir = globalenv()))
+    set.seed(seed)
+    rng_state <- structure(seed, kind = as.list(RNGkind()))
+  }
+  p <- object$params
+  x <- object$x
+  n <- nrow(x)
+  gates <- exp(gate_log_probs(x, p))
+  means <- x %*% t(p$a) + rep(p$b, each = n)
+  sims <- vapply(seq_len(nsim), function(s) {
+    comp <- 1L + rowSums(stats::runif(n) > t(apply(gates, 1, cumsum)))
+    comp <- pmin(comp, ncol(gates))
+    means[cbind(seq_len(n), comp)] + sqrt(p$nu[comp]) * stats::rnorm(n)
+  }, numeric(n))
+  out <- as.data.frame(matrix(sims, n, nsim, dimnames = list(NULL, paste0("sim_", seq_len(nsim)))))
+  attr(out, "seed") <- rng_state
+  out
+}
+
+conditional_mean <- function(x, params) {
+  gates <- exp(gate_log_probs(x, params))
+  rowSums(gates * (x %*% t(params$a) + rep(params$b, each = nrow(x))))
+}
+
+#' Predictions from a fitted Gaussian-gated mixture of experts
+#'
+#' @param object A `gmoe_fit` object.
+#' @param newdata Covariates at which to predict: a matrix (or vector when
+#'   \eqn{d = 1}) with \eqn{d} columns, or a data frame with the covariates of
+#'   the formula for fits made through the formula interface. Missing: the
+#'   observed covariates.
+#' @param type `"mean"`: the conditional mean \eqn{E(y | x)}; `"gate"`: the
+#'   gate probabilities \eqn{g_i(x)} (an \eqn{n \times k}{n x k} matrix);
+#'   `"component"`: the component with the largest gate probability;
+#'   `"density"`: the conditional density \eqn{p(y | x)} at `y`.
+#' @param y Responses for `type = "density"`, one per row of `newdata`; for
+#'   formula fits taken from `newdata` when it holds the response.
+#' @param ... Unused.
+#' @return A numeric vector (`"mean"`, `"density"`), an integer vector
+#'   (`"component"`) or a matrix (`"gate"`).
+#' @examples
+#' set.seed(1)
+#' sim <- rgmoe(1000, gmoe_paper_truth(1))
+#' fit <- fit_gmoe(sim$x, sim$y, k = 3)
+#' grid <- seq(-0.3, 0.8, by = 0.1)
+#' predict(fit, grid)
+#' round(predict(fit, grid, type = "gate"), 3)
+#' predict(fit, grid, type = "component")
+#' predict(fit, grid, type = "density", y = rep(0.2, length(grid)))
+#' @export
+predict.gmoe_fit <- function(object, newdata, type = c("mean", "gate", "component", "density"),
+                             y = NULL, ...) {
+  type <- match.arg(type)
+  d <- ncol(object$params$c)
+  if (missing(newdata) || is.null(newdata)) {
+    x <- object$x
+    if (is.null(y)) y <- object$y
+  } else if (!is.null(object$terms) && is.data.frame(newdata)) {
+    tt <- object$terms
+    mf <- stats::model.frame(stats::delete.response(tt), newdata, na.action = stats::na.fail)
+    x <- stats::model.matrix(stats::delete.response(tt), mf)
+    x <- as_covariates(x[, colnames(x) != "(Intercept)", drop = FALSE], "newdata", d)
+    resp <- all.vars(tt)[attr(tt, "response")]
+    if (is.null(y) && resp %in% names(newdata)) y <- newdata[[resp]]
+  } else {
+    x <- as_covariates(newdata, "newdata", d)
+  }
+  switch(type,
+    mean = conditional_mean(x, object$params),
+    gate = {
+      g <- exp(gate_log_probs(x, object$params))
+      colnames(g) <- paste0("comp", seq_len(ncol(g)))
+      g
+    },
+    component = max.col(gate_log_probs(x, object$params), ties.method = "first"),
+    density = {
+      if (is.null(y)) stop_arg("y", "is needed for type = \"density\".")
+      dgmoe(x, as_response(y, nrow(x)), object$params, conditional = TRUE)
+    })
+}
+
+#' Plot a fitted Gaussian-gated mixture of experts
+#'
+#' Panel 1: the log-likelihood trace over EM iterations. For one covariate,
+#' panel 2: the data, coloured by most likely component, with each expert's
+#' regression line drawn where its gate dominates and the conditional mean;
+#' panel 3: the gate probabilities against \eqn{x}.
+#'
+#' @param x A `gmoe_fit` object.
+#' @param which Panels to draw, a subset of `1:3` (2 and 3 need \eqn{d = 1}).
+#' @param ... Passed to the first [graphics::plot()] call of each panel.
+#' @return `x`, invisibly.
+#' @examples
+#' set.seed(1)
+#' sim <- rgmoe(1000, gmoe_paper_truth(1))
+#' fit <- fit_gmoe(sim$x, sim$y, k = 3)
+#' plot(fit)
+#' plot(fit, which = 1)
+#' @export
+plot.gmoe_fit <- function(x, which = if (ncol(x$x) == 1) 1:3 else 1, ...) {
+  if (!is.numeric(which) || any(!which %in% 1:3)) {
+    stop_arg("which", "must be a subset of 1:3.")
+  }
+  if (ncol(x$x) > 1 && any(which > 1)) {
+    stop_arg("which", "can only be 1 (the log-likelihood trace) when d > 1.")
+  }
+  if (length(which) > 1) {
+    old <- graphics::par(mfrow = c(1, length(which)))
+    on.exit(graphics::par(old))
+  }
+  k <- length(x$params$pi)
+  cols <- grDevices::hcl.colors(max(k, 2), "Dark 3")[seq_len(k)]
+  if (1 %in% which) {
+    graphics::plot(seq_along(x$loglik_trace) - 1, x$loglik_trace, type = "l",
+                   xlab = "EM iteration", ylab = "log-likelihood",
+                   main = "Log-likelihood trace", ...)
+  }
+  if (any(which > 1)) {
+    xs <- x$x[, 1]
+    grid <- seq(min(xs), max(xs), length.out = 200)
+    gates <- exp(gate_log_probs(matrix(grid), x$params))
+  }
+  if (2 %in% which) {
+    comp <- max.col(x$responsibilities, ties.method = "first")
+    graphics::plot(xs, x$y, col = grDevices::adjustcolor(cols[comp], 0.4), pch = 16,
+                   cex = 0.5, xlab = "x", ylab = "y", main = "Experts", ...)
+    top <- max.col(gates, ties.method = "first")
+    for (j in seq_len(k)) {
+      line <- x$params$a[j, 1] * grid + x$params$b[j]
+      line[top != j] <- NA
+      graphics::lines(grid, line, col = cols[j], lwd = 2)
+    }
+    graphics::lines(grid, conditional_mean(matrix(grid), x$params), lty = 2)
+  }
+  if (3 %in% which) {
+    graphics::matplot(grid, gates, type = "l", lty = 1, lwd = 2, col = cols,
+                      ylim = c(0, 1), xlab = "x", ylab = "gate probability",
+                      main = "Gates", ...)
+  }
+  invisible(x)
+}

@@ -1,0 +1,12 @@
+#' moerates: convergence rates of maximum likelihood in mixtures of experts
+#'
+#' Gaussian-gated mixtures of experts (GMoE): parameters
+#' ([gmoe_params()], [gmoe_paper_truth()]), simulation ([rgmoe()]),
+#' densities ([dgmoe()]), an EM fit in C++ ([fit_gmoe()], [gmoe_control()])
+#' with S3 methods, and the Voronoi losses ([voronoi_loss()]) that measure
+#' the distance between a fit and the truth.
+#'
+#' @keywords internal
+#' @useDynLib moerates, .registration = TRUE
+#' @importFrom Rcpp sourceCpp
+"_PACKAGE"

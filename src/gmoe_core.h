@@ -1,0 +1,136 @@
+// Numerical core of the Gaussian-gated mixture of experts. Plain C++ on
+// Eigen: nothing here knows about R, so it can be tested and reused apart
+// from the Rcpp layer (gmoe_rcpp.cpp), which converts and validates.
+#ifndef MOERATES_GMOE_CORE_H
+#define MOERATES_GMOE_CORE_H
+
+#include <Eigen/Dense>
+#include <vector>
+
+namespace moerates {
+
+using ConstMat = Eigen::Ref<const Eigen::MatrixXd>;
+using ConstVec = Eigen::Ref<const Eigen::VectorXd>;
+
+// Same layout as in R: c and a are k x d, Gamma stacks the d x d blocks side
+// by side (d x dk), which is the memory layout of R's d x d x k array.
+struct GmoeParams {
+  Eigen::VectorXd pi;
+  Eigen::MatrixXd c;
+  Eigen::MatrixXd Gamma;
+  Eigen::MatrixXd a;
+  Eigen::VectorXd b;
+  Eigen::VectorXd nu;
+
+  GmoeParams(int k, int d)
+      : pi(k), c(k, d), Gamma(d, d * k), a(k, d), b(k), nu(k) {}
+  int k() const { return static_cast<int>(pi.size()); }
+  int d() const { return static_cast<int>(c.cols()); }
+  Eigen::Block<Eigen::MatrixXd> gamma(int j) { return Gamma.block(0, j * d(), d(), d()); }
+  Eigen::Block<const Eigen::MatrixXd> gamma(int j) const {
+    return Gamma.block(0, j * d(), d(), d());
+  }
+};
+
+// Absolute floors, computed by the caller from the scale of the data.
+struct Floors {
+  double gamma;   // smallest eigenvalue allowed in Gamma_j
+  double nu;      // smallest nu_j
+  double weight;  // n_j / n below which component j has collapsed
+};
+
+struct EmDiagnostics {
+  Eigen::VectorXi gamma_floor_hits;  // M-steps in which Gamma_j was floored
+  Eigen::VectorXi nu_floor_hits;     // M-steps in which nu_j was floored
+  Eigen::VectorXi collapsed_at;      // first M-step where j collapsed; 0: never
+  int decreases = 0;                 // log-likelihood drops beyond rounding
+  bool nonfinite = false;            // a step gave a non-finite likelihood
+  explicit EmDiagnostics(int k)
+      : gamma_floor_hits(Eigen::VectorXi::Zero(k)),
+        nu_floor_hits(Eigen::VectorXi::Zero(k)),
+        collapsed_at(Eigen::VectorXi::Zero(k)) {}
+};
+
+// Observations are processed in blocks of kBlock rows held in small
+// column-major buffers, so that the inner loops run over observations with
+// the dimension fixed at compile time, and nothing grows with n.
+constexpr int kBlock = 128;
+
+// A block of data: z(l, i) = coordinate l of observation i (x then y) at
+// z[l * kBlock + i], for i < rows.
+struct Block {
+  int rows;
+  const double* z;
+};
+
+// Per-component weighted moments of z = (x, y), accumulated around a shift
+// close to the component mean so that the covariance does not suffer from
+// cancellation.
+struct ComponentStats {
+  Eigen::VectorXd s0;     // k: summed responsibilities
+  Eigen::MatrixXd shift;  // p x k, p = d + 1
+  Eigen::MatrixXd s1;     // p x k: sum r (z - shift)
+  Eigen::MatrixXd s2;     // p*p x k: sum r (z - shift)(z - shift)', upper triangle
+  explicit ComponentStats(const GmoeParams& p);
+  void reset(const GmoeParams& p);
+  // Adds a block with responsibilities r(i, j) = r[j * kBlock + i].
+  void add(const Block& block, const double* r);
+};
+
+// Log-density terms log(pi_j) + log phi_d(x; c_j, Gamma_j)
+// [+ log phi(y; a_j'x + b_j, nu_j)], with every factorisation done once per
+// parameter set.
+class GmoeKernel {
+ public:
+  GmoeKernel(const GmoeParams& p, bool with_expert);
+  int k() const { return k_; }
+  int d() const { return d_; }
+  // lp[j * kBlock + i] = log term of component j for observation i.
+  void log_terms(const Block& block, double* lp) const;
+
+ private:
+  template <int D>
+  void log_terms_d(const Block& block, double* lp) const;
+  int k_, d_;
+  bool with_expert_;
+  std::vector<double> linv_, c_, a_, b_, half_inv_nu_, constant_;
+};
+
+// E-step fused with the accumulation of the M-step statistics: one pass over
+// the data. Returns the log-likelihood of p.
+double e_step(const ConstMat& x, const ConstVec& y, const GmoeParams& p,
+              ComponentStats& stats);
+
+// M-step from accumulated statistics, with floors (see Floors).
+void m_step(const ComponentStats& stats, int n, const Floors& floors,
+            int iteration, GmoeParams& p, EmDiagnostics& diag);
+
+struct EmResult {
+  GmoeParams params;
+  std::vector<double> loglik;  // at the start and after every iteration
+  int iterations;
+  bool converged;
+  EmDiagnostics diag;
+};
+
+// Plain EM from `start`: at most max_iter iterations; stops when the
+// relative change |l_t - l_{t-1}| / (1 + |l_t|) falls below tol (never when
+// tol = 0).
+EmResult gmoe_em(const ConstMat& x, const ConstVec& y, const GmoeParams& start,
+                 int max_iter, double tol, const Floors& floors);
+
+// n x k responsibilities (log = false) or log gate/posterior probabilities
+// (log = true) at p; with y null, the gates alone.
+Eigen::MatrixXd posterior(const ConstMat& x, const double* y, const GmoeParams& p,
+                          bool log);
+
+// Per-observation log p(x, y) (y given) or log p(x) (y null).
+Eigen::VectorXd log_density(const ConstMat& x, const double* y, const GmoeParams& p);
+
+// M-step statistics from given responsibilities (n x k).
+void accumulate(const ConstMat& x, const ConstVec& y, const ConstMat& resp,
+                ComponentStats& stats);
+
+}  // namespace moerates
+
+#endif

@@ -1,0 +1,128 @@
+// Thin Rcpp layer over gmoe_core: converts R objects, checks the shapes the
+// core relies on, and lets Rcpp turn any C++ exception into an R error.
+#include <RcppEigen.h>
+
+#include <string>
+
+#include "gmoe_core.h"
+
+using moerates::GmoeParams;
+
+namespace {
+
+Eigen::Map<const Eigen::MatrixXd> as_map(const Rcpp::NumericMatrix& m) {
+  return Eigen::Map<const Eigen::MatrixXd>(m.begin(), m.nrow(), m.ncol());
+}
+
+Eigen::Map<const Eigen::VectorXd> as_map(const Rcpp::NumericVector& v) {
+  return Eigen::Map<const Eigen::VectorXd>(v.begin(), v.size());
+}
+
+void require(bool ok, const std::string& what) {
+  if (!ok) throw std::invalid_argument("internal: " + what);
+}
+
+GmoeParams params_from_list(const Rcpp::List& p, int d) {
+  const Rcpp::NumericVector pi = p["pi"], b = p["b"], nu = p["nu"];
+  const Rcpp::NumericMatrix c = p["c"], a = p["a"];
+  const Rcpp::NumericVector gamma = p["Gamma"];
+  const int k = pi.size();
+  require(k >= 1, "no components");
+  require(c.nrow() == k && c.ncol() == d, "c must be k x d");
+  require(a.nrow() == k && a.ncol() == d, "a must be k x d");
+  require(gamma.size() == d * d * k, "Gamma must be d x d x k");
+  require(b.size() == k && nu.size() == k, "b and nu must have length k");
+  GmoeParams out(k, d);
+  out.pi = as_map(pi);
+  out.c = as_map(c);
+  out.a = as_map(a);
+  out.Gamma = Eigen::Map<const Eigen::MatrixXd>(gamma.begin(), d, d * k);
+  out.b = as_map(b);
+  out.nu = as_map(nu);
+  return out;
+}
+
+Rcpp::List params_to_list(const GmoeParams& p) {
+  const int k = p.k(), d = p.d();
+  Rcpp::NumericVector gamma(p.Gamma.data(), p.Gamma.data() + p.Gamma.size());
+  gamma.attr("dim") = Rcpp::IntegerVector::create(d, d, k);
+  Rcpp::List out = Rcpp::List::create(
+      Rcpp::Named("pi") = Rcpp::wrap(p.pi), Rcpp::Named("c") = Rcpp::wrap(p.c),
+      Rcpp::Named("Gamma") = gamma, Rcpp::Named("a") = Rcpp::wrap(p.a),
+      Rcpp::Named("b") = Rcpp::wrap(p.b), Rcpp::Named("nu") = Rcpp::wrap(p.nu));
+  out.attr("class") = "gmoe_params";
+  return out;
+}
+
+Rcpp::NumericMatrix matrix_to_r(const Eigen::MatrixXd& m) {
+  Rcpp::NumericMatrix out(m.rows(), m.cols());
+  std::copy(m.data(), m.data() + m.size(), out.begin());
+  return out;
+}
+
+moerates::Floors floors_from(const Rcpp::NumericVector& f) {
+  require(f.size() == 3, "floors must be (gamma, nu, weight)");
+  require(f[0] > 0 && f[1] > 0 && f[2] > 0, "floors must be positive");
+  return moerates::Floors{f[0], f[1], f[2]};
+}
+
+}  // namespace
+
+// [[Rcpp::export(.gmoe_em_cpp)]]
+Rcpp::List gmoe_em_cpp(const Rcpp::NumericMatrix& x, const Rcpp::NumericVector& y,
+                       const Rcpp::List& start, int max_iter, double tol,
+                       const Rcpp::NumericVector& floors) {
+  require(y.size() == x.nrow(), "y must have one value per row of x");
+  require(max_iter >= 0 && tol >= 0, "max_iter and tol must be non-negative");
+  const GmoeParams p0 = params_from_list(start, x.ncol());
+  const auto xm = as_map(x);
+  const auto ym = as_map(y);
+  const moerates::EmResult res =
+      moerates::gmoe_em(xm, ym, p0, max_iter, tol, floors_from(floors));
+  return Rcpp::List::create(
+      Rcpp::Named("params") = params_to_list(res.params),
+      Rcpp::Named("resp") = matrix_to_r(moerates::posterior(xm, y.begin(), res.params, false)),
+      Rcpp::Named("loglik") = Rcpp::wrap(res.loglik),
+      Rcpp::Named("iterations") = res.iterations,
+      Rcpp::Named("converged") = res.converged,
+      Rcpp::Named("gamma_floor_hits") = Rcpp::wrap(res.diag.gamma_floor_hits),
+      Rcpp::Named("nu_floor_hits") = Rcpp::wrap(res.diag.nu_floor_hits),
+      Rcpp::Named("collapsed_at") = Rcpp::wrap(res.diag.collapsed_at),
+      Rcpp::Named("decreases") = res.diag.decreases,
+      Rcpp::Named("nonfinite") = res.diag.nonfinite);
+}
+
+// One M-step from given responsibilities (turns a hard partition into a
+// start); `current` supplies the atoms of components given no weight.
+// [[Rcpp::export(.gmoe_mstep_cpp)]]
+Rcpp::List gmoe_mstep_cpp(const Rcpp::NumericMatrix& x, const Rcpp::NumericVector& y,
+                          const Rcpp::NumericMatrix& resp, const Rcpp::List& current,
+                          const Rcpp::NumericVector& floors) {
+  require(y.size() == x.nrow() && resp.nrow() == x.nrow(),
+          "x, y and resp must have the same number of rows");
+  GmoeParams p = params_from_list(current, x.ncol());
+  require(resp.ncol() == p.k(), "resp must have k columns");
+  moerates::ComponentStats stats(p);
+  moerates::accumulate(as_map(x), as_map(y), as_map(resp), stats);
+  moerates::EmDiagnostics diag(p.k());
+  moerates::m_step(stats, x.nrow(), floors_from(floors), 1, p, diag);
+  return params_to_list(p);
+}
+
+// "joint": log p(x, y) per row; "conditional": log p(y | x); "gate": the
+// n x k matrix of log gate probabilities log g_j(x).
+// [[Rcpp::export(.gmoe_log_density_cpp)]]
+SEXP gmoe_log_density_cpp(const Rcpp::NumericMatrix& x, const Rcpp::NumericVector& y,
+                          const Rcpp::List& params, const std::string& what) {
+  const GmoeParams p = params_from_list(params, x.ncol());
+  const auto xm = as_map(x);
+  if (what == "gate") return matrix_to_r(moerates::posterior(xm, nullptr, p, true));
+  require(y.size() == x.nrow(), "y must have one value per row of x");
+  Eigen::VectorXd out = moerates::log_density(xm, y.begin(), p);
+  if (what == "conditional") {
+    out -= moerates::log_density(xm, nullptr, p);
+  } else {
+    require(what == "joint", "what must be joint, conditional or gate");
+  }
+  return Rcpp::wrap(out);
+}

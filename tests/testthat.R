@@ -1,0 +1,4 @@
+library(testthat)
+library(moerates)
+
+test_check("moerates")

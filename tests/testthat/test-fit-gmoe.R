@@ -1,0 +1,182 @@
+test_that("25 EM iterations equal mclust's VVV EM on cbind(x, y)", {
+  skip_if_not_installed("mclust")
+  configs <- list(c(d = 1, k = 2), c(d = 1, k = 4), c(d = 2, k = 3), c(d = 2, k = 5),
+                  c(d = 3, k = 2), c(d = 3, k = 4))
+  for (cfg in configs) {
+    set.seed(200 + 10 * cfg[["d"]] + cfg[["k"]])
+    truth <- random_gmoe(cfg[["k"]], cfg[["d"]])
+    sim <- rgmoe(1000, truth)
+    start <- truth
+    start$Gamma <- 1.5 * truth$Gamma
+    start$nu <- 1.5 * truth$nu
+    start$a <- truth$a + matrix(rnorm(length(truth$a), sd = 0.2), nrow(truth$a))
+    # start near the truth, as EM studies do, but not at it
+    start$c <- truth$c + matrix(rnorm(length(truth$c), sd = 0.3), nrow(truth$c))
+    start$b <- truth$b + rnorm(length(truth$b), sd = 0.3)
+    fit <- fit_gmoe(sim$x, sim$y, k = cfg[["k"]], init = start,
+                    control = gmoe_control(max_iter = 25, tol = 0))
+    ref <- mclust_gmoe(sim$x, sim$y, start, 25)
+    expect_equal(fit$iterations, 25L)
+    expect_lt(max_param_diff(fit$params, ref$params), 1e-8)
+    expect_equal(fit$loglik, ref$loglik, tolerance = 1e-10)
+  }
+})
+
+test_that("the published model from the near-truth start matches mclust", {
+  skip_if_not_installed("mclust")
+  for (model in 1:4) {
+    set.seed(model)
+    truth <- gmoe_paper_truth(model)
+    sim <- rgmoe(1500, truth)
+    start <- init_near_truth(truth, k = 5, n = 1500)
+    fit <- fit_gmoe(sim$x, sim$y, k = 5, init = start,
+                    control = gmoe_control(max_iter = 25, tol = 0))
+    expect_lt(max_param_diff(fit$params, mclust_gmoe(sim$x, sim$y, start, 25)$params), 1e-8)
+  }
+})
+
+test_that("the log-likelihood never decreases", {
+  for (d in 1:3) {
+    set.seed(d)
+    truth <- random_gmoe(3, d)
+    sim <- rgmoe(800, truth)
+    fit <- fit_gmoe(sim$x, sim$y, k = 4, init = "random",
+                    control = gmoe_control(max_iter = 300, tol = 0))
+    steps <- diff(fit$loglik_trace)
+    expect_true(all(steps >= -1e-9 * abs(fit$loglik)))
+    expect_equal(fit$diagnostics$decreases, 0L)
+    expect_length(fit$loglik_trace, 301)
+  }
+})
+
+test_that("the reported log-likelihood is the one of the returned parameters", {
+  set.seed(4)
+  sim <- rgmoe(500, gmoe_paper_truth(3))
+  fit <- fit_gmoe(sim$x, sim$y, k = 3)
+  expect_equal(fit$loglik, sum(dgmoe(sim$x, sim$y, fit$params, log = TRUE)))
+  expect_equal(as.numeric(logLik(fit)), fit$loglik)
+})
+
+test_that("max_iter = 1 is one EM step and tol = 0 runs max_iter iterations", {
+  set.seed(5)
+  truth <- gmoe_paper_truth(1)
+  sim <- rgmoe(1000, truth)
+  start <- init_near_truth(truth, 4, 1000)
+  one <- fit_gmoe(sim$x, sim$y, k = 4, init = start, control = gmoe_control(max_iter = 1))
+  expect_equal(one$iterations, 1L)
+  expect_length(one$loglik_trace, 2)
+  expect_false(one$converged)
+  two <- fit_gmoe(sim$x, sim$y, k = 4, init = one$params, control = gmoe_control(max_iter = 1))
+  both <- fit_gmoe(sim$x, sim$y, k = 4, init = start,
+                   control = gmoe_control(max_iter = 2, tol = 0))
+  expect_equal(both$params, two$params, tolerance = 1e-12)
+  zero <- fit_gmoe(sim$x, sim$y, k = 4, init = start, control = gmoe_control(max_iter = 0))
+  expect_equal(zero$params, new_gmoe_params(start$pi, start$c, start$Gamma, start$a,
+                                            start$b, start$nu))
+  conv <- fit_gmoe(sim$x, sim$y, k = 4, init = start, control = gmoe_control(tol = 1e-6))
+  expect_true(conv$converged)
+  expect_lt(conv$iterations, 2000)
+})
+
+test_that("no general-purpose optimiser finds a higher likelihood than converged EM", {
+  set.seed(6)
+  truth <- gmoe_paper_truth(1)
+  sim <- rgmoe(400, truth)
+  fit <- fit_gmoe(sim$x, sim$y, k = 3, n_starts = 3,
+                  control = gmoe_control(tol = 1e-12, max_iter = 5000))
+  # unconstrained parametrisation: log-ratio weights, log variances
+  unpack <- function(th) {
+    w <- exp(c(0, th[1:2]))
+    gmoe_params(w / sum(w), th[3:5], exp(th[6:8]), th[9:11], th[12:14], exp(th[15:17]))
+  }
+  p <- fit$params
+  th0 <- c(log(p$pi[2:3] / p$pi[1]), p$c, log(p$Gamma), p$a, p$b, log(p$nu))
+  negll <- function(th) -sum(dgmoe(sim$x, sim$y, unpack(th), log = TRUE))
+  expect_equal(-negll(th0), fit$loglik, tolerance = 1e-10)
+  best <- -Inf
+  for (s in 1:5) {
+    th <- th0 + if (s == 1) 0 else rnorm(length(th0), sd = 0.05)
+    opt <- optim(th, negll, method = "BFGS", control = list(maxit = 2000, reltol = 1e-14))
+    best <- max(best, -opt$value)
+  }
+  expect_lt(best - fit$loglik, 1e-6)
+})
+
+test_that("fits of simulated data recover the truth, better with more data", {
+  truth <- gmoe_paper_truth(1)
+  errs <- vapply(c(1000, 20000), function(n) {
+    set.seed(7)
+    sim <- rgmoe(n, truth)
+    start <- init_near_truth(truth, 3, n)
+    fit <- fit_gmoe(sim$x, sim$y, k = 3, init = start)
+    voronoi_loss(fit, truth)
+  }, numeric(1))
+  expect_lt(errs[2], errs[1])
+  expect_lt(errs[2], 0.05)
+})
+
+test_that("k-means and random starts, and n_starts keeps the best", {
+  set.seed(8)
+  sim <- rgmoe(800, gmoe_paper_truth(3))
+  fit <- fit_gmoe(sim$x, sim$y, k = 3, n_starts = 4)
+  expect_length(fit$starts, 4)
+  expect_equal(fit$loglik, max(fit$starts))
+  fr <- fit_gmoe(sim$x, sim$y, k = 3, init = "random", n_starts = 2)
+  expect_s3_class(fr, "gmoe_fit")
+  expect_true(all(is.finite(unlist(fr$params))))
+  set.seed(1)
+  a <- fit_gmoe(sim$x, sim$y, k = 3)
+  set.seed(1)
+  b <- fit_gmoe(sim$x, sim$y, k = 3)
+  expect_identical(a$params, b$params)
+  expect_message(fit_gmoe(sim$x, sim$y, k = 2, verbose = TRUE), "start 1")
+})
+
+test_that("the formula interface equals the matrix interface", {
+  set.seed(9)
+  sim <- rgmoe(500, gmoe_paper_truth(3))
+  df <- data.frame(u = sim$x[, 1], v = sim$x[, 2], resp = sim$y)
+  start <- init_near_truth(gmoe_paper_truth(3), 3, 500)
+  f1 <- fit_gmoe(resp ~ u + v, data = df, k = 3, init = start)
+  f2 <- fit_gmoe(sim$x, sim$y, k = 3, init = start)
+  expect_equal(f1$params, f2$params)
+  expect_equal(predict(f1, df[1:5, ]), predict(f2, sim$x[1:5, ]), ignore_attr = TRUE)
+  expect_equal(predict(f1, df[1:5, ], type = "density"),
+               predict(f2, sim$x[1:5, ], type = "density", y = sim$y[1:5]),
+               ignore_attr = TRUE)
+})
+
+test_that("degenerate fits stay finite, keep every component and say so", {
+  set.seed(10)
+  # k = 5 on 12 points with ties: tiny clusters, singular covariances
+  x <- c(rep(0, 4), rep(1, 4), rnorm(4))
+  y <- c(rep(1, 4), rep(2, 4), rnorm(4))
+  fit <- suppressWarnings(fit_gmoe(x, y, k = 5, init = "random",
+                                   control = gmoe_control(max_iter = 200)))
+  expect_length(fit$params$pi, 5)
+  expect_true(all(is.finite(unlist(fit$params))))
+  expect_true(is.finite(fit$loglik))
+  expect_true(is_degenerate(fit))
+  expect_gt(sum(fit$diagnostics$components$gamma_floored +
+                  fit$diagnostics$components$nu_floored), 0)
+
+  # a component far from every observation collapses and is kept
+  sim <- rgmoe(300, gmoe_paper_truth(1))
+  start <- init_near_truth(gmoe_paper_truth(1), 4, 300)
+  start$c[4, ] <- 50
+  expect_warning(far <- fit_gmoe(sim$x, sim$y, k = 4, init = start), "collapsed")
+  expect_length(far$params$pi, 4)
+  expect_equal(far$diagnostics$components$collapsed_at[4], 1L)
+  expect_true(all(is.finite(unlist(far$params))))
+  expect_equal(sum(far$params$pi), 1)
+  expect_true(is_degenerate(far))
+})
+
+test_that("control settings are validated", {
+  expect_error(gmoe_control(max_iter = -1), "`max_iter`")
+  expect_error(gmoe_control(tol = -1), "`tol`")
+  expect_error(gmoe_control(accelerate = "squarem"), "`accelerate`")
+  expect_error(gmoe_control(var_floor = 0), "`var_floor`")
+  expect_error(gmoe_control(min_weight = 0.5), "`min_weight`")
+  expect_output(print(gmoe_control()), "max_iter")
+})

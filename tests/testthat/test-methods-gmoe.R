@@ -1,0 +1,72 @@
+set.seed(11)
+sim1 <- rgmoe(600, gmoe_paper_truth(1))
+fit1 <- fit_gmoe(sim1$x, sim1$y, k = 3, init = init_near_truth(gmoe_paper_truth(1), 3, 600))
+
+test_that("print, summary and coef describe the fit", {
+  expect_output(print(fit1), "fitted by EM: n = 600, d = 1, k = 3")
+  s <- summary(fit1)
+  expect_s3_class(s, "summary.gmoe_fit")
+  expect_output(print(s), "Components:")
+  expect_equal(sum(s$components$hard_count), 600)
+  expect_equal(coef(fit1), coef(fit1$params))
+  expect_equal(nrow(coef(fit1)), 3)
+})
+
+test_that("logLik carries df and nobs, so AIC and BIC work", {
+  ll <- logLik(fit1)
+  expect_equal(attr(ll, "df"), 2 + 3 * 5)
+  expect_equal(attr(ll, "nobs"), 600)
+  expect_equal(nobs(fit1), 600)
+  expect_equal(AIC(fit1), -2 * fit1$loglik + 2 * 17)
+  expect_equal(BIC(fit1), -2 * fit1$loglik + log(600) * 17)
+  sim2 <- rgmoe(300, gmoe_paper_truth(3))
+  fit2 <- fit_gmoe(sim2$x, sim2$y, k = 2)
+  expect_equal(attr(logLik(fit2), "df"), 1 + 2 * (2 + 3 + 2 + 2))
+})
+
+test_that("predict, fitted and residuals are consistent", {
+  g <- predict(fit1, type = "gate")
+  expect_equal(dim(g), c(600, 3))
+  expect_equal(rowSums(g), rep(1, 600))
+  m <- predict(fit1)
+  expect_equal(m, fitted(fit1))
+  expect_equal(residuals(fit1), sim1$y - m)
+  manual <- rowSums(g * (sim1$x %*% t(fit1$params$a) + rep(fit1$params$b, each = 600)))
+  expect_equal(m, manual)
+  expect_equal(predict(fit1, type = "component"), max.col(g, ties.method = "first"))
+  newx <- c(-0.2, 0.1, 0.6)
+  expect_length(predict(fit1, newx), 3)
+  expect_equal(predict(fit1, newx, type = "density", y = c(0.3, 0, 0.2)),
+               dgmoe(newx, c(0.3, 0, 0.2), fit1$params, conditional = TRUE))
+  expect_equal(predict(fit1, type = "density"),
+               dgmoe(sim1$x, sim1$y, fit1$params, conditional = TRUE))
+  expect_error(predict(fit1, cbind(newx, newx)), "`newdata`")
+  expect_error(predict(fit1, newx, type = "density"), "`y`")
+})
+
+test_that("simulate draws responses from p(y | x), reproducibly", {
+  s1 <- simulate(fit1, nsim = 3, seed = 42)
+  s2 <- simulate(fit1, nsim = 3, seed = 42)
+  expect_identical(s1, s2)
+  expect_equal(dim(s1), c(600, 3))
+  expect_equal(names(s1), paste0("sim_", 1:3))
+  big <- as.matrix(simulate(fit1, nsim = 2000, seed = 1))
+  p <- fit1$params
+  g <- predict(fit1, type = "gate")
+  mu <- sim1$x %*% t(p$a) + rep(p$b, each = 600)
+  cond_var <- rowSums(g * (mu^2 + rep(p$nu, each = 600))) - fitted(fit1)^2
+  z <- (rowMeans(big) - fitted(fit1)) / sqrt(cond_var / 2000)
+  expect_lt(max(abs(z)), 4.5)
+  expect_equal(mean(apply(big, 1, var) / cond_var), 1, tolerance = 0.02)
+})
+
+test_that("plot draws every panel without error", {
+  pdf(NULL)
+  on.exit(dev.off())
+  expect_invisible(plot(fit1))
+  expect_invisible(plot(fit1, which = 2))
+  sim2 <- rgmoe(300, gmoe_paper_truth(3))
+  fit2 <- fit_gmoe(sim2$x, sim2$y, k = 2)
+  expect_invisible(plot(fit2))
+  expect_error(plot(fit2, which = 2), "`which`")
+})

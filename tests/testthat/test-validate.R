@@ -1,0 +1,66 @@
+# Every public entry point rejects bad input with an R error that names the
+# argument; none lets a C++ exception or a crash through.
+test_that("bad input gets an error naming the argument", {
+  set.seed(1)
+  p <- gmoe_paper_truth(1)
+  sim <- rgmoe(50, p)
+  x <- sim$x
+  y <- sim$y
+  G2 <- array(c(1, 0.5, 0.2, 1), c(2, 2, 1))
+  cases <- list(
+    list(quote(fit_gmoe(x, y[-1], k = 2)), "`y`"),
+    list(quote(fit_gmoe(cbind(x, NA), y, k = 2)), "`x`"),
+    list(quote(fit_gmoe(x, replace(y, 3, Inf), k = 2)), "`y`"),
+    list(quote(fit_gmoe(x, replace(y, 3, NA), k = 2)), "`y`"),
+    list(quote(fit_gmoe(letters[1:50], y, k = 2)), "`x`"),
+    list(quote(fit_gmoe(x, as.character(y), k = 2)), "`y`"),
+    list(quote(fit_gmoe(x, y, k = 0)), "`k`"),
+    list(quote(fit_gmoe(x, y, k = 2.5)), "`k`"),
+    list(quote(fit_gmoe(x, y, k = 50)), "`k`"),
+    list(quote(fit_gmoe(x[1:3, , drop = FALSE], y[1:3], k = 5)), "`k`"),
+    list(quote(fit_gmoe(x, y, k = 2, init = "spectral")), "`init`"),
+    list(quote(fit_gmoe(x, y, k = 2, init = p)), "`init`"),
+    list(quote(fit_gmoe(x, y, k = 2, n_starts = 0)), "`n_starts`"),
+    list(quote(fit_gmoe(x, y, k = 2, control = list(max_iter = 3))), "`control`"),
+    list(quote(fit_gmoe(rep(1, 50), y, k = 2)), "`x`"),
+    list(quote(fit_gmoe(x, rep(1, 50), k = 2)), "`y`"),
+    list(quote(gmoe_params(c(0.5, 0.6), 1:2, c(1, 1), 1:2, 1:2, c(1, 1))), "`pi`"),
+    list(quote(gmoe_params(c(-0.5, 1.5), 1:2, c(1, 1), 1:2, 1:2, c(1, 1))), "`pi`"),
+    list(quote(gmoe_params(c(0.5, 0.5), 1:2, c(1, -1), 1:2, 1:2, c(1, 1))), "`Gamma`"),
+    list(quote(gmoe_params(c(0.5, 0.5), 1:2, c(1, 1), 1:2, 1:2, c(1, 0))), "`nu`"),
+    list(quote(gmoe_params(c(0.5, 0.5), 1:2, c(1, 1), 1:2, 1:3, c(1, 1))), "`b`"),
+    list(quote(gmoe_params(1, c(0, 0), G2, c(1, 1), 0, 1)), "`Gamma`"),
+    list(quote(gmoe_params(c(0.5, 0.5), 1:2, matrix(1, 2, 2), 1:2, 1:2, c(1, 1))), "`Gamma`"),
+    list(quote(gmoe_params(c(0.5, 0.5), matrix(0, 3, 1), c(1, 1), 1:2, 1:2, c(1, 1))), "`c`"),
+    list(quote(gmoe_params(c(0.5, NA), 1:2, c(1, 1), 1:2, 1:2, c(1, 1))), "`pi`"),
+    list(quote(gmoe_params(c(0.5, 0.5), c("a", "b"), c(1, 1), 1:2, 1:2, c(1, 1))), "`c`"),
+    list(quote(rgmoe(0, p)), "`n`"),
+    list(quote(rgmoe(10, list(pi = 1))), "`params`"),
+    list(quote(dgmoe(cbind(x, x), y, p)), "`x`"),
+    list(quote(dgmoe(x, y[1:3], p)), "`y`"),
+    list(quote(dgmoe(x, y, p, log = NA)), "`log`"),
+    list(quote(init_near_truth(p, k = 2, n = 100)), "`k`"),
+    list(quote(init_near_truth(p, k = 4, n = -1)), "`n`"),
+    list(quote(init_near_truth(p, k = 4, n = 100, split = c(2, 2, 1))), "`split`"),
+    list(quote(gmoe_paper_truth(5)), "`model`")
+  )
+  expect_gte(length(cases), 15)
+  for (case in cases) {
+    err <- tryCatch(eval(case[[1]]), error = function(e) e)
+    expect_s3_class(err, "error")
+    expect_match(conditionMessage(err), case[[2]], fixed = TRUE,
+                 info = deparse(case[[1]]))
+    expect_false(inherits(err, "Rcpp::exception"), info = deparse(case[[1]]))
+  }
+})
+
+test_that("the C++ layer turns inconsistent input into R errors", {
+  p <- gmoe_paper_truth(1)
+  bad <- unclass(p)
+  bad$Gamma[1, 1, 1] <- -1
+  expect_error(.gmoe_em_cpp(matrix(1:4 / 4), 1:4 / 4, bad, 1L, 0, c(1e-8, 1e-8, 1e-10)),
+               "positive definite")
+  expect_error(.gmoe_em_cpp(matrix(1:4 / 4), 1:3, p, 1L, 0, c(1e-8, 1e-8, 1e-10)),
+               "one value per row")
+  expect_error(.gmoe_log_density_cpp(matrix(1:4, 2), 1:2, p, "joint"), "c must be k x d")
+})
