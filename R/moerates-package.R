@@ -9,4 +9,5 @@
 #' @keywords internal
 #' @useDynLib moerates, .registration = TRUE
 #' @importFrom Rcpp sourceCpp
+#' @importFrom stats coef fitted logLik nobs predict residuals simulate
 "_PACKAGE"
