@@ -154,6 +154,44 @@ coef.gmoe_params <- function(object, ...) {
   out
 }
 
+#' Parameters from a table
+#'
+#' The inverse of [coef.gmoe_params()]: builds a `gmoe_params` object from a
+#' matrix or data frame with one row per component and the columns `pi`,
+#' `c1..cd`, `Gamma11, Gamma12, ..., Gammadd` (row by row), `a1..ad`, `b`,
+#' `nu`, the layout of the published estimates. Other columns are ignored,
+#' and so are `c`, `Gamma` and `a` columns that are entirely `NA` (as when
+#' d = 1 and d = 2 fits share one table).
+#'
+#' @param table A matrix or data frame in the layout above.
+#' @return A `gmoe_params` object (validated by [gmoe_params()]).
+#' @examples
+#' tab <- coef(gmoe_paper_truth(3))
+#' all.equal(gmoe_params_from_table(tab), gmoe_paper_truth(3))
+#' @export
+gmoe_params_from_table <- function(table) {
+  if (!is.data.frame(table) && !is.matrix(table)) {
+    stop_arg("table", "must be a matrix or a data frame, not ", class(table)[1], ".")
+  }
+  table <- as.data.frame(table)
+  loc <- grep("^c[0-9]+$", names(table), value = TRUE)
+  d <- sum(vapply(table[loc], function(v) !all(is.na(v)), logical(1)))
+  need <- c("pi", paste0("c", seq_len(d)),
+            paste0("Gamma", rep(seq_len(d), each = d), rep(seq_len(d), d)),
+            paste0("a", seq_len(d)), "b", "nu")
+  missing_cols <- setdiff(need, names(table))
+  if (d == 0 || length(missing_cols)) {
+    stop_arg("table", "must have the columns ", paste(need, collapse = ", "),
+             if (d > 0) paste0("; missing: ", paste(missing_cols, collapse = ", ")), ".")
+  }
+  k <- nrow(table)
+  gam <- as.matrix(table[need[seq(d + 2, d + 1 + d * d)]])
+  Gamma <- array(t(gam), c(d, d, k))
+  gmoe_params(table$pi, as.matrix(table[paste0("c", seq_len(d))]),
+              aperm(Gamma, c(2, 1, 3)),
+              as.matrix(table[paste0("a", seq_len(d))]), table$b, table$nu)
+}
+
 #' Published true parameters of the Gaussian-gated MoE rate study
 #'
 #' The four true mixing measures of the simulation study in Nguyen et al.

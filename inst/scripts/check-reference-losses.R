@@ -26,16 +26,6 @@ if (requireNamespace("moerates", quietly = TRUE)) {
 
 tolerance <- 1e-10
 
-params_from_rows <- function(e, d) {
-  k <- nrow(e)
-  gam <- as.matrix(e[, paste0("Gamma", rep(seq_len(d), each = d),
-                              rep(seq_len(d), d))])
-  Gamma <- array(0, c(d, d, k))
-  for (i in seq_len(k)) Gamma[, , i] <- matrix(gam[i, ], d, d, byrow = TRUE)
-  gmoe_params(e$pi, as.matrix(e[, paste0("c", seq_len(d))]), Gamma,
-              as.matrix(e[, paste0("a", seq_len(d))]), e$b, e$nu)
-}
-
 worst <- 0
 total_fits <- 0
 for (model in 1:4) for (K in 4:5) {
@@ -50,7 +40,7 @@ for (model in 1:4) for (K in 4:5) {
          " do not list the same fits.")
   }
   res <- lapply(seq_len(nrow(los)), function(r) {
-    p <- params_from_rows(est[rows[[paste(los$n_index[r], los$rep[r])]], ], d)
+    p <- gmoe_params_from_table(est[rows[[paste(los$n_index[r], los$rep[r])]], ])
     list(loss = voronoi_loss(p, truth),
          sizes = paste(voronoi_cells(p, truth)$size, collapse = "-"))
   })

@@ -30,28 +30,17 @@ columns <- c("model", "K", "n_index", "n", "rep", "component", "pi",
              "c1", "c2", "Gamma11", "Gamma12", "Gamma21", "Gamma22",
              "a1", "a2", "b", "nu", "loss", "cell_sizes")
 
-params_from_rows <- function(e, d) {
-  k <- nrow(e)
-  gam <- as.matrix(e[, paste0("Gamma", rep(seq_len(d), each = d),
-                              rep(seq_len(d), d))])
-  Gamma <- array(0, c(d, d, k))
-  for (i in seq_len(k)) Gamma[, , i] <- matrix(gam[i, ], d, d, byrow = TRUE)
-  gmoe_params(e$pi, as.matrix(e[, paste0("c", seq_len(d))]), Gamma,
-              as.matrix(e[, paste0("a", seq_len(d))]), e$b, e$nu)
-}
-
 set.seed(20240502)
 parts <- list()
 for (model in 1:4) for (K in 4:5) {
   est <- read.csv(file.path(ref_dir, sprintf("estimates_model%d_K%d.csv.gz", model, K)))
   los <- read.csv(file.path(ref_dir, sprintf("losses_model%d_K%d.csv.gz", model, K)))
   truth <- gmoe_paper_truth(model)
-  d <- ncol(truth$c)
   fit_id <- paste(est$n_index, est$rep)
   rows <- split(seq_len(nrow(est)), factor(fit_id, levels = unique(fit_id)))
   los_rows <- rows[paste(los$n_index, los$rep)]
   los$cell_sizes <- vapply(los_rows, function(i) {
-    paste(voronoi_cells(params_from_rows(est[i, ], d), truth)$size, collapse = "-")
+    paste(voronoi_cells(gmoe_params_from_table(est[i, ]), truth)$size, collapse = "-")
   }, character(1))
 
   pick <- vapply(split(seq_len(nrow(los)), los$cell_sizes),

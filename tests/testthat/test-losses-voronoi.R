@@ -6,17 +6,6 @@ truth_d1 <- function() {
               b = c(0, 1), nu = c(1, 1))
 }
 
-# Published estimates, one fit per block of rows, in the layout of coef().
-params_from_rows <- function(e, d) {
-  k <- nrow(e)
-  gam <- as.matrix(e[, paste0("Gamma", rep(seq_len(d), each = d),
-                              rep(seq_len(d), d))])
-  Gamma <- array(0, c(d, d, k))
-  for (i in seq_len(k)) Gamma[, , i] <- matrix(gam[i, ], d, d, byrow = TRUE)
-  gmoe_params(e$pi, as.matrix(e[, paste0("c", seq_len(d))]), Gamma,
-              as.matrix(e[, paste0("a", seq_len(d))]), e$b, e$nu)
-}
-
 test_that("rbar() and rtilde() give 1, 4, 6 for cells of 1, 2, 3 atoms", {
   expect_identical(rbar(1:3), c(1, 4, 6))
   expect_identical(rtilde(c(3, 1, 2, 2)), c(6, 1, 4, 4))
@@ -286,7 +275,7 @@ test_that("the published losses are reproduced from the published estimates", {
   for (e in fits) {
     model <- e$model[1]
     truth <- gmoe_paper_truth(model)
-    est <- params_from_rows(e[order(e$component), ], ncol(truth$c))
+    est <- gmoe_params_from_table(e[order(e$component), ])
     expect_identical(nrow(e), e$K[1])
     expect_identical(paste(voronoi_cells(est, truth)$size, collapse = "-"),
                      e$cell_sizes[1])

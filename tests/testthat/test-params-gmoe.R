@@ -41,3 +41,16 @@ test_that("joint Gaussian conversion is a bijection", {
     gmoe_paper_truth(1)$nu[1] + 0.017324^2 / 0.042824)))
   expect_error(gmoe_from_joint(1, matrix(0, 1, 1), array(1, c(1, 1, 1))), "`mean`")
 })
+
+test_that("gmoe_params_from_table inverts coef()", {
+  for (model in 1:4) {
+    p <- gmoe_paper_truth(model)
+    expect_equal(gmoe_params_from_table(coef(p)), p)
+  }
+  tab <- as.data.frame(coef(gmoe_paper_truth(1)))
+  tab$c2 <- NA
+  tab$extra <- "ignored"
+  expect_equal(gmoe_params_from_table(tab), gmoe_paper_truth(1))
+  expect_error(gmoe_params_from_table(tab[, c("pi", "c1")]), "`table`")
+  expect_error(gmoe_params_from_table(1:3), "`table`")
+})
