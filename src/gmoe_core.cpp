@@ -1,9 +1,12 @@
 #include "gmoe_core.h"
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <stdexcept>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace moerates {
 
@@ -11,97 +14,106 @@ namespace {
 
 const double kLog2Pi = 1.8378770664093454836;
 
-// Compile-time dimension for the common small d (1, 2, 3) so that the inner
-// loops unroll; D = 0 falls back to the run-time d.
-template <int D>
-inline int dim(int d) {
-  return D > 0 ? D : d;
+#if defined(__SSE2__)
+// exp(x) of two values x <= 0: x = k log 2 + r with |r| <= log(2) / 2,
+// exp(r) by its Taylor polynomial of degree 13 (truncation below 1e-17
+// relative) and 2^k put into the exponent bits. About one ulp from std::exp; 0 below -708.
+inline __m128d exp_nonpositive_pd(__m128d x0) {
+  const __m128d lower = _mm_set1_pd(-708.0);
+  const __m128d shifter = _mm_set1_pd(6755399441055744.0);  // 1.5 * 2^52
+  const __m128d keep = _mm_cmpge_pd(x0, lower);
+  const __m128d x = _mm_max_pd(x0, lower);
+  // kd holds round(x / log 2) in its low mantissa bits.
+  const __m128d kd = _mm_add_pd(_mm_mul_pd(x, _mm_set1_pd(1.4426950408889634)), shifter);
+  const __m128d k = _mm_sub_pd(kd, shifter);
+  const __m128d r = _mm_sub_pd(_mm_sub_pd(x, _mm_mul_pd(k, _mm_set1_pd(0.6931471803691238))),
+                               _mm_mul_pd(k, _mm_set1_pd(1.9082149292705877e-10)));
+  // Estrin's scheme: a short dependency chain, so consecutive pairs overlap.
+  const auto pair = [&r](double c0, double c1) {
+    return _mm_add_pd(_mm_set1_pd(c0), _mm_mul_pd(_mm_set1_pd(c1), r));
+  };
+  const auto mul_add = [](__m128d a, __m128d b, __m128d c) {
+    return _mm_add_pd(a, _mm_mul_pd(b, c));
+  };
+  const __m128d r2 = _mm_mul_pd(r, r);
+  const __m128d r4 = _mm_mul_pd(r2, r2);
+  const __m128d r8 = _mm_mul_pd(r4, r4);
+  const __m128d low = mul_add(pair(1.0, 1.0), r2, pair(0.5, 1.0 / 6.0));
+  const __m128d mid = mul_add(pair(1.0 / 24.0, 1.0 / 120.0), r2, pair(1.0 / 720.0, 1.0 / 5040.0));
+  const __m128d high = mul_add(mul_add(pair(1.0 / 40320.0, 1.0 / 362880.0), r2,
+                               pair(1.0 / 3628800.0, 1.0 / 39916800.0)),
+                           r4, pair(1.0 / 479001600.0, 1.0 / 6227020800.0));
+  const __m128d p = mul_add(mul_add(low, r4, mid), r8, high);
+  const __m128i bits =
+      _mm_slli_epi64(_mm_add_epi64(_mm_castpd_si128(kd), _mm_set1_epi64x(1023)), 52);
+  return _mm_and_pd(_mm_mul_pd(p, _mm_castsi128_pd(bits)), keep);
+}
+#endif
+
+// exp(v) in place for v <= 0 and n even: the E-step's largest cost, done
+// two values at a time where SSE2 is available.
+void exp_nonpositive(double* v, int n) {
+#if defined(__SSE2__)
+  for (int i = 0; i < n; i += 2) _mm_storeu_pd(v + i, exp_nonpositive_pd(_mm_loadu_pd(v + i)));
+#else
+  for (int i = 0; i < n; ++i) v[i] = std::exp(v[i]);
+#endif
 }
 
 // Calls visit(start, block, lp, w, lse) for consecutive blocks of
-// observations, where lp holds the k log terms, w the responsibilities and
-// lse = log sum_j exp(lp_j) of each row of the block (layout of Block);
-// returns the sum of lse over all observations. This pass is the hot loop
-// of the package: it reads each observation once and its buffers do not
-// grow with n.
+// observations, where column j of lp holds the log terms of component j and
+// w the responsibilities (zero on padding rows); lse = log sum_j exp(lp_j)
+// per row is filled only when row_lse is true, since the E-step needs only
+// its sum. Returns the sum of lse over all observations. This pass is the
+// hot loop of the package: it reads each observation once.
 template <class Visit>
 double for_each_block(const ConstMat& x, const double* y, const GmoeKernel& kernel,
-                      Visit& visit) {
+                      bool row_lse, Visit& visit) {
   const int n = static_cast<int>(x.rows());
   const int d = kernel.d();
   const int k = kernel.k();
-  std::vector<double> z(static_cast<size_t>(d + 1) * kBlock, 0.0);
-  std::vector<double> lp(static_cast<size_t>(k) * kBlock), w(lp.size()), lse(kBlock);
+  BlockArray z = BlockArray::Zero(kBlock, d + 1);
+  BlockArray lp(kBlock, k), w(kBlock, k);
+  Eigen::Array<double, kBlock, 1> top, sum, lse;
   double total = 0.0;
   for (int start = 0; start < n; start += kBlock) {
     const int m = std::min(kBlock, n - start);
-    for (int l = 0; l < d; ++l) std::copy_n(x.col(l).data() + start, m, &z[l * kBlock]);
-    if (y != nullptr) std::copy_n(y + start, m, &z[d * kBlock]);
-    const Block block{m, z.data()};
-    kernel.log_terms(block, lp.data());
-    for (int i = 0; i < m; ++i) {
-      double top = lp[i];
-      for (int j = 1; j < k; ++j) top = std::max(top, lp[j * kBlock + i]);
-      double sum = 0.0;
-      for (int j = 0; j < k; ++j) {
-        const double e = std::exp(lp[j * kBlock + i] - top);
-        w[j * kBlock + i] = e;
-        sum += e;
-      }
-      const double inv = 1.0 / sum;
-      for (int j = 0; j < k; ++j) w[j * kBlock + i] *= inv;
-      lse[i] = top + std::log(sum);
-      total += lse[i];
+    if (m < kBlock) z.setZero();
+    for (int l = 0; l < d; ++l) z.col(l).head(m) = x.col(l).segment(start, m).array();
+    if (y != nullptr) {
+      z.col(d).head(m) = Eigen::Map<const Eigen::ArrayXd>(y + start, m);
     }
-    visit(start, block, lp.data(), w.data(), lse.data());
+    const Block block{m, z};
+    kernel.log_terms(block, lp);
+    top = lp.col(0);
+    for (int j = 1; j < k; ++j) top = top.max(lp.col(j));
+    for (int j = 0; j < k; ++j) {
+      w.col(j) = lp.col(j) - top;
+      exp_nonpositive(w.col(j).data(), kBlock);
+    }
+    sum = w.col(0);
+    for (int j = 1; j < k; ++j) sum += w.col(j);
+    total += top.head(m).sum();
+    if (row_lse) {
+      lse = top + sum.log();
+    }
+    // Each sum lies in [1, k], so a product of 16 of them cannot overflow:
+    // one log per 16 observations instead of one per observation.
+    for (int c = 0; c < m; c += 16) total += std::log(sum.segment(c, std::min(16, m - c)).prod());
+    sum = sum.inverse();
+    for (int j = 0; j < k; ++j) w.col(j) *= sum;
+    if (m < kBlock) w.bottomRows(kBlock - m).setZero();
+    visit(start, block, lp, w, lse);
   }
   return total;
-}
-
-// Weighted moments of one block for component j, with the accumulators in
-// local arrays of compile-time size P = d + 1 (so they live in registers);
-// P = 0 handles any d with heap arrays.
-template <int P>
-void add_moments(const Block& block, const double* r, int j, ComponentStats& st) {
-  const int p = dim<P>(static_cast<int>(st.shift.rows()));
-  constexpr int cap = P > 0 ? P : 1;
-  double u_fixed[cap], acc_fixed[cap * (cap + 1)];
-  std::vector<double> u_general(P > 0 ? 0 : p), acc_general(P > 0 ? 0 : p * (p + 1));
-  double* u = P > 0 ? u_fixed : u_general.data();
-  double* acc = P > 0 ? acc_fixed : acc_general.data();
-  const double* m = st.shift.col(j).data();
-  double acc0 = 0.0;
-  for (int l = 0; l < p * (p + 1); ++l) acc[l] = 0.0;
-  for (int i = 0; i < block.rows; ++i) {
-    const double ri = r[i];
-    acc0 += ri;
-#pragma GCC unroll 4
-    for (int l = 0; l < p; ++l) {
-      u[l] = block.z[l * kBlock + i] - m[l];
-      acc[l] += ri * u[l];
-    }
-#pragma GCC unroll 4
-    for (int b = 0; b < p; ++b) {
-      const double rb = ri * u[b];
-#pragma GCC unroll 4
-      for (int a = 0; a <= b; ++a) acc[p + b * p + a] += rb * u[a];
-    }
-  }
-  st.s0(j) += acc0;
-  for (int l = 0; l < p; ++l) st.s1(l, j) += acc[l];
-  for (int b = 0; b < p; ++b) {
-    for (int a = 0; a <= b; ++a) st.s2(b * p + a, j) += acc[p + b * p + a];
-  }
 }
 
 }  // namespace
 
 GmoeKernel::GmoeKernel(const GmoeParams& p, bool with_expert)
-    : k_(p.k()), d_(p.d()), with_expert_(with_expert),
-      linv_(static_cast<size_t>(k_) * d_ * d_), c_(static_cast<size_t>(k_) * d_),
-      a_(static_cast<size_t>(k_) * d_), b_(k_), half_inv_nu_(k_), constant_(k_) {
+    : k_(p.k()), d_(p.d()), with_expert_(with_expert), linv_(k_),
+      c_(p.c), a_(p.a), b_(p.b), half_inv_nu_(k_), constant_(k_) {
   Eigen::LLT<Eigen::MatrixXd> llt(d_);
-  Eigen::MatrixXd linv(d_, d_);
   for (int j = 0; j < k_; ++j) {
     llt.compute(p.gamma(j));
     if (llt.info() != Eigen::Success || !(p.pi(j) > 0) || !(p.nu(j) > 0)) {
@@ -109,63 +121,39 @@ GmoeKernel::GmoeKernel(const GmoeParams& p, bool with_expert)
           "invalid parameters: a gate covariance is not positive definite, or "
           "a weight or an expert variance is not positive");
     }
-    linv.setIdentity();
-    llt.matrixL().solveInPlace(linv);
-    for (int r = 0; r < d_; ++r) {
-      for (int l = 0; l < d_; ++l) linv_[(j * d_ + r) * d_ + l] = linv(r, l);
-      c_[j * d_ + r] = p.c(j, r);
-      a_[j * d_ + r] = p.a(j, r);
-    }
+    linv_[j] = Eigen::MatrixXd::Identity(d_, d_);
+    llt.matrixL().solveInPlace(linv_[j]);
     const double logdet = 2.0 * llt.matrixLLT().diagonal().array().log().sum();
-    constant_[j] = std::log(p.pi(j)) - 0.5 * (d_ * kLog2Pi + logdet);
-    b_[j] = p.b(j);
-    half_inv_nu_[j] = 0.5 / p.nu(j);
-    if (with_expert_) constant_[j] -= 0.5 * (kLog2Pi + std::log(p.nu(j)));
+    constant_(j) = std::log(p.pi(j)) - 0.5 * (d_ * kLog2Pi + logdet);
+    half_inv_nu_(j) = 0.5 / p.nu(j);
+    if (with_expert_) constant_(j) -= 0.5 * (kLog2Pi + std::log(p.nu(j)));
   }
 }
 
-void GmoeKernel::log_terms(const Block& block, double* lp) const {
-  switch (d_) {
-    case 1: log_terms_d<1>(block, lp); break;
-    case 2: log_terms_d<2>(block, lp); break;
-    case 3: log_terms_d<3>(block, lp); break;
-    default: log_terms_d<0>(block, lp);
-  }
-}
-
-template <int D>
-void GmoeKernel::log_terms_d(const Block& block, double* lp) const {
-  const int d = dim<D>(d_);
-  const double* z = block.z;
+void GmoeKernel::log_terms(const Block& block, BlockArray& lp) const {
+  const BlockArray& z = block.z;
   for (int j = 0; j < k_; ++j) {
-    const double* L = &linv_[static_cast<size_t>(j) * d * d];
-    const double* c = &c_[static_cast<size_t>(j) * d];
-    const double* a = &a_[static_cast<size_t>(j) * d];
-    double* out = lp + j * kBlock;
-    for (int i = 0; i < block.rows; ++i) {
-      double q = 0.0;
-#pragma GCC unroll 4
-      for (int r = 0; r < d; ++r) {
-        double u = 0.0;
-#pragma GCC unroll 4
-        for (int l = 0; l <= r; ++l) u += L[r * d + l] * (z[l * kBlock + i] - c[l]);
-        q += u * u;
-      }
-      double v = constant_[j] - 0.5 * q;
-      if (with_expert_) {
-        double e = z[d * kBlock + i] - b_[j];
-#pragma GCC unroll 4
-        for (int l = 0; l < d; ++l) e -= a[l] * z[l * kBlock + i];
-        v -= half_inv_nu_[j] * e * e;
-      }
-      out[i] = v;
+    const Eigen::MatrixXd& L = linv_[j];
+    q_.setConstant(constant_(j));
+    // Mahalanobis distance through the rows of L^{-1}.
+    for (int r = 0; r < d_; ++r) {
+      u_ = L(r, 0) * (z.col(0) - c_(j, 0));
+      for (int l = 1; l <= r; ++l) u_ += L(r, l) * (z.col(l) - c_(j, l));
+      q_ -= 0.5 * u_.square();
     }
+    if (with_expert_) {
+      u_ = z.col(d_) - b_(j);
+      for (int l = 0; l < d_; ++l) u_ -= a_(j, l) * z.col(l);
+      q_ -= half_inv_nu_(j) * u_.square();
+    }
+    lp.col(j) = q_;
   }
 }
 
 ComponentStats::ComponentStats(const GmoeParams& p)
     : s0(p.k()), shift(p.d() + 1, p.k()), s1(p.d() + 1, p.k()),
-      s2((p.d() + 1) * (p.d() + 1), p.k()) {
+      s2((p.d() + 1) * (p.d() + 1), p.k()), centred_(kBlock, p.d() + 1),
+      weighted_(kBlock, p.d() + 1) {
   reset(p);
 }
 
@@ -180,14 +168,19 @@ void ComponentStats::reset(const GmoeParams& p) {
   }
 }
 
-void ComponentStats::add(const Block& block, const double* r) {
+void ComponentStats::add(const Block& block, const BlockArray& r) {
+  const int p = static_cast<int>(shift.rows());
   for (int j = 0; j < s0.size(); ++j) {
-    const double* rj = r + j * kBlock;
-    switch (shift.rows()) {
-      case 2: add_moments<2>(block, rj, j, *this); break;
-      case 3: add_moments<3>(block, rj, j, *this); break;
-      case 4: add_moments<4>(block, rj, j, *this); break;
-      default: add_moments<0>(block, rj, j, *this);
+    s0(j) += r.col(j).sum();
+    for (int l = 0; l < p; ++l) {
+      centred_.col(l) = block.z.col(l) - shift(l, j);
+      weighted_.col(l) = r.col(j) * centred_.col(l);
+      s1(l, j) += weighted_.col(l).sum();
+    }
+    for (int b = 0; b < p; ++b) {
+      for (int a = 0; a <= b; ++a) {
+        s2(b * p + a, j) += (weighted_.col(b) * centred_.col(a)).sum();
+      }
     }
   }
 }
@@ -196,24 +189,24 @@ double e_step(const ConstMat& x, const ConstVec& y, const GmoeParams& p,
               ComponentStats& stats) {
   const GmoeKernel kernel(p, true);
   stats.reset(p);
-  auto visit = [&](int, const Block& block, const double*, const double* w,
-                   const double*) { stats.add(block, w); };
-  return for_each_block(x, y.data(), kernel, visit);
+  auto visit = [&](int, const Block& block, const BlockArray&, const BlockArray& w,
+                   const Eigen::Array<double, kBlock, 1>&) { stats.add(block, w); };
+  return for_each_block(x, y.data(), kernel, false, visit);
 }
 
 void accumulate(const ConstMat& x, const ConstVec& y, const ConstMat& resp,
                 ComponentStats& stats) {
   const int n = static_cast<int>(x.rows());
   const int d = static_cast<int>(x.cols());
-  const int k = static_cast<int>(resp.cols());
-  std::vector<double> z(static_cast<size_t>(d + 1) * kBlock, 0.0);
-  std::vector<double> r(static_cast<size_t>(k) * kBlock);
+  BlockArray z(kBlock, d + 1), r(kBlock, resp.cols());
   for (int start = 0; start < n; start += kBlock) {
     const int m = std::min(kBlock, n - start);
-    for (int l = 0; l < d; ++l) std::copy_n(x.col(l).data() + start, m, &z[l * kBlock]);
-    std::copy_n(y.data() + start, m, &z[d * kBlock]);
-    for (int j = 0; j < k; ++j) std::copy_n(resp.col(j).data() + start, m, &r[j * kBlock]);
-    stats.add(Block{m, z.data()}, r.data());
+    z.setZero();
+    r.setZero();
+    z.leftCols(d).topRows(m) = x.middleRows(start, m).array();
+    z.col(d).head(m) = y.segment(start, m).array();
+    r.topRows(m) = resp.middleRows(start, m).array();
+    stats.add(Block{m, z}, r);
   }
 }
 
@@ -308,26 +301,29 @@ Eigen::MatrixXd posterior(const ConstMat& x, const double* y, const GmoeParams& 
                           bool log) {
   const GmoeKernel kernel(p, y != nullptr);
   Eigen::MatrixXd out(x.rows(), p.k());
-  auto visit = [&](int start, const Block& block, const double* lp, const double* w,
-                   const double* lse) {
+  auto visit = [&](int start, const Block& block, const BlockArray& lp,
+                   const BlockArray& w, const Eigen::Array<double, kBlock, 1>& lse) {
     for (int j = 0; j < p.k(); ++j) {
-      for (int i = 0; i < block.rows; ++i) {
-        out(start + i, j) = log ? lp[j * kBlock + i] - lse[i] : w[j * kBlock + i];
+      auto dest = out.col(j).segment(start, block.rows).array();
+      if (log) {
+        dest = (lp.col(j) - lse).head(block.rows);
+      } else {
+        dest = w.col(j).head(block.rows);
       }
     }
   };
-  for_each_block(x, y, kernel, visit);
+  for_each_block(x, y, kernel, true, visit);
   return out;
 }
 
 Eigen::VectorXd log_density(const ConstMat& x, const double* y, const GmoeParams& p) {
   const GmoeKernel kernel(p, y != nullptr);
   Eigen::VectorXd out(x.rows());
-  auto visit = [&](int start, const Block& block, const double*, const double*,
-                   const double* lse) {
-    std::copy_n(lse, block.rows, out.data() + start);
+  auto visit = [&](int start, const Block& block, const BlockArray&, const BlockArray&,
+                   const Eigen::Array<double, kBlock, 1>& lse) {
+    out.segment(start, block.rows) = lse.head(block.rows).matrix();
   };
-  for_each_block(x, y, kernel, visit);
+  for_each_block(x, y, kernel, true, visit);
   return out;
 }
 

@@ -51,16 +51,18 @@ struct EmDiagnostics {
         collapsed_at(Eigen::VectorXi::Zero(k)) {}
 };
 
-// Observations are processed in blocks of kBlock rows held in small
-// column-major buffers, so that the inner loops run over observations with
-// the dimension fixed at compile time, and nothing grows with n.
+// Observations are processed in blocks of kBlock rows held in arrays of
+// fixed height, so that every operation runs down a column of kBlock values
+// and Eigen vectorises it; the buffers do not grow with n. The last block is
+// padded with zero rows whose responsibilities are set to zero.
 constexpr int kBlock = 128;
+using BlockArray = Eigen::Array<double, kBlock, Eigen::Dynamic>;
 
-// A block of data: z(l, i) = coordinate l of observation i (x then y) at
-// z[l * kBlock + i], for i < rows.
+// A block of data: column l of z is coordinate l of the observations (x,
+// then y); only the first `rows` rows are observations.
 struct Block {
   int rows;
-  const double* z;
+  const BlockArray& z;
 };
 
 // Per-component weighted moments of z = (x, y), accumulated around a shift
@@ -73,8 +75,12 @@ struct ComponentStats {
   Eigen::MatrixXd s2;     // p*p x k: sum r (z - shift)(z - shift)', upper triangle
   explicit ComponentStats(const GmoeParams& p);
   void reset(const GmoeParams& p);
-  // Adds a block with responsibilities r(i, j) = r[j * kBlock + i].
-  void add(const Block& block, const double* r);
+  // Adds a block whose responsibilities are the columns of r (zero on
+  // padding rows).
+  void add(const Block& block, const BlockArray& r);
+
+ private:
+  BlockArray centred_, weighted_;  // kBlock x p scratch
 };
 
 // Log-density terms log(pi_j) + log phi_d(x; c_j, Gamma_j)
@@ -85,15 +91,16 @@ class GmoeKernel {
   GmoeKernel(const GmoeParams& p, bool with_expert);
   int k() const { return k_; }
   int d() const { return d_; }
-  // lp[j * kBlock + i] = log term of component j for observation i.
-  void log_terms(const Block& block, double* lp) const;
+  // Column j of lp: the log terms of component j for the block.
+  void log_terms(const Block& block, BlockArray& lp) const;
 
  private:
-  template <int D>
-  void log_terms_d(const Block& block, double* lp) const;
   int k_, d_;
   bool with_expert_;
-  std::vector<double> linv_, c_, a_, b_, half_inv_nu_, constant_;
+  std::vector<Eigen::MatrixXd> linv_;  // inverse Cholesky factors of Gamma_j
+  Eigen::MatrixXd c_, a_;              // k x d
+  Eigen::VectorXd b_, half_inv_nu_, constant_;
+  mutable Eigen::Array<double, kBlock, 1> u_, q_;
 };
 
 // E-step fused with the accumulation of the M-step statistics: one pass over

@@ -6,7 +6,7 @@
 library(moerates)
 if (!requireNamespace("mclust", quietly = TRUE)) stop("the benchmark needs mclust")
 
-iters <- 30
+iters <- 50
 reps <- 3
 
 # Best elapsed time of `reps` runs of f(), and f()'s value.

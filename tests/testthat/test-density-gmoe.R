@@ -42,3 +42,24 @@ test_that("log densities stay finite far in the tails", {
   expect_true(all(is.finite(ld)))
   expect_true(all(dgmoe(c(30, -30), c(100, -100), p) == 0))
 })
+
+test_that("responsibilities match a direct computation over many orders of magnitude", {
+  p <- gmoe_paper_truth(1)
+  x <- seq(-3, 3, length.out = 401)
+  y <- seq(-2, 2, length.out = 401)
+  terms <- vapply(1:3, function(j) {
+    log(p$pi[j]) + dnorm(x, p$c[j], sqrt(p$Gamma[1, 1, j]), log = TRUE) +
+      dnorm(y, p$a[j] * x + p$b[j], sqrt(p$nu[j]), log = TRUE)
+  }, numeric(401))
+  top <- apply(terms, 1, max)
+  direct <- exp(terms - top) / rowSums(exp(terms - top))
+  fit <- fit_gmoe(x, y, k = 3, init = p, control = gmoe_control(max_iter = 0))
+  expect_gt(diff(range(log(direct[direct > 0]))), 300)
+  expect_equal(fit$responsibilities, direct, tolerance = 1e-13, ignore_attr = TRUE)
+  # element by element, down to 1e-250: the log terms themselves differ by
+  # rounding of order 1e-13 at magnitudes of several hundred
+  ok <- direct > 1e-300
+  expect_lt(max(abs(fit$responsibilities[ok] - direct[ok]) / direct[ok]), 1e-12)
+  expect_equal(dgmoe(x, y, p, log = TRUE), top + log(rowSums(exp(terms - top))),
+               tolerance = 1e-14)
+})
