@@ -142,16 +142,19 @@ print.gmoe_params <- function(x, digits = max(3L, getOption("digits") - 3L), ...
 coef.gmoe_params <- function(object, ...) {
   k <- length(object$pi)
   d <- ncol(object$c)
-  gam <- t(vapply(seq_len(k), function(j) as.vector(t(object$Gamma[, , j])),
-                  numeric(d * d)))
-  dim(gam) <- c(k, d * d)
+  gam <- matrix(aperm(object$Gamma, c(2, 1, 3)), k, d * d, byrow = TRUE)
   out <- cbind(object$pi, object$c, gam, object$a, object$b, object$nu)
-  dimnames(out) <- list(
-    paste0("comp", seq_len(k)),
-    c("pi", paste0("c", seq_len(d)),
-      paste0("Gamma", rep(seq_len(d), each = d), rep(seq_len(d), d)),
-      paste0("a", seq_len(d)), "b", "nu"))
+  dimnames(out) <- list(paste0("comp", seq_len(k)),
+                        unlist(param_columns(d), use.names = FALSE))
   out
+}
+
+# Column names of the parameter table for d covariates, by parameter; Gamma
+# is written row by row.
+param_columns <- function(d) {
+  list(pi = "pi", c = paste0("c", seq_len(d)),
+       Gamma = paste0("Gamma", rep(seq_len(d), each = d), rep(seq_len(d), d)),
+       a = paste0("a", seq_len(d)), b = "b", nu = "nu")
 }
 
 #' Parameters from a table
@@ -176,20 +179,16 @@ gmoe_params_from_table <- function(table) {
   table <- as.data.frame(table)
   loc <- grep("^c[0-9]+$", names(table), value = TRUE)
   d <- sum(vapply(table[loc], function(v) !all(is.na(v)), logical(1)))
-  need <- c("pi", paste0("c", seq_len(d)),
-            paste0("Gamma", rep(seq_len(d), each = d), rep(seq_len(d), d)),
-            paste0("a", seq_len(d)), "b", "nu")
+  cols <- param_columns(d)
+  need <- unlist(cols, use.names = FALSE)
   missing_cols <- setdiff(need, names(table))
   if (d == 0 || length(missing_cols)) {
     stop_arg("table", "must have the columns ", paste(need, collapse = ", "),
              if (d > 0) paste0("; missing: ", paste(missing_cols, collapse = ", ")), ".")
   }
-  k <- nrow(table)
-  gam <- as.matrix(table[need[seq(d + 2, d + 1 + d * d)]])
-  Gamma <- array(t(gam), c(d, d, k))
-  gmoe_params(table$pi, as.matrix(table[paste0("c", seq_len(d))]),
-              aperm(Gamma, c(2, 1, 3)),
-              as.matrix(table[paste0("a", seq_len(d))]), table$b, table$nu)
+  Gamma <- array(t(as.matrix(table[cols$Gamma])), c(d, d, nrow(table)))
+  gmoe_params(table$pi, as.matrix(table[cols$c]), aperm(Gamma, c(2, 1, 3)),
+              as.matrix(table[cols$a]), table$b, table$nu)
 }
 
 #' Published true parameters of the Gaussian-gated MoE rate study
@@ -303,4 +302,23 @@ gmoe_from_joint <- function(pro, mean, sigma) {
     nu[j] <- S[p, p] - sum(S[ix, p] * aj)
   }
   gmoe_params(pro, t(mean[ix, , drop = FALSE]), Gamma, a, b, nu)
+}
+
+# `iters` EM iterations of mclust's VVV model on cbind(x, y) from a GMoE
+# start, mapped back to GMoE parameters: the oracle of the tests and the
+# benchmarks.
+mclust_em_gmoe <- function(x, y, start, iters) {
+  j <- gmoe_to_joint(start)
+  p <- nrow(j$mean)
+  k <- ncol(j$mean)
+  chols <- array(vapply(seq_len(k), function(g) chol(j$sigma[, , g]), numeric(p * p)),
+                 c(p, p, k))
+  fit <- mclust::emVVV(cbind(x, y),
+                       parameters = list(pro = j$pro, mean = j$mean,
+                                         variance = list(modelName = "VVV", d = p, G = k,
+                                                         sigma = j$sigma, cholsigma = chols)),
+                       control = mclust::emControl(tol = c(0, 0), itmax = iters))
+  list(params = gmoe_from_joint(fit$parameters$pro, fit$parameters$mean,
+                                fit$parameters$variance$sigma),
+       loglik = fit$loglik)
 }

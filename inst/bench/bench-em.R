@@ -19,19 +19,6 @@ timed <- function(f) {
   list(value = value, seconds = best)
 }
 
-run_mclust <- function(x, y, start, iters) {
-  j <- gmoe_to_joint(start)
-  p <- nrow(j$mean)
-  k <- ncol(j$mean)
-  chols <- array(vapply(seq_len(k), function(g) chol(j$sigma[, , g]), numeric(p * p)),
-                 c(p, p, k))
-  mclust::emVVV(cbind(x, y),
-                parameters = list(pro = j$pro, mean = j$mean,
-                                  variance = list(modelName = "VVV", d = p, G = k,
-                                                  sigma = j$sigma, cholsigma = chols)),
-                control = mclust::emControl(tol = c(0, 0), itmax = iters))
-}
-
 rows <- list()
 set.seed(1)
 for (d in 1:2) {
@@ -41,7 +28,7 @@ for (d in 1:2) {
     start <- init_near_truth(truth, k = 5, n = n)
     ctrl <- gmoe_control(max_iter = iters, tol = 0)
     ours <- timed(function() fit_gmoe(sim$x, sim$y, k = 5, init = start, control = ctrl))
-    theirs <- timed(function() run_mclust(sim$x, sim$y, start, iters))
+    theirs <- timed(function() moerates:::mclust_em_gmoe(sim$x, sim$y, start, iters))
     rows[[length(rows) + 1]] <- data.frame(
       n = n, d = d, k = 5, iterations = iters,
       moerates_ms = 1000 * ours$seconds / iters,
