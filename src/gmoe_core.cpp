@@ -132,21 +132,22 @@ GmoeKernel::GmoeKernel(const GmoeParams& p, bool with_expert)
 
 void GmoeKernel::log_terms(const Block& block, BlockArray& lp) const {
   const BlockArray& z = block.z;
+  Eigen::Array<double, kBlock, 1> u;
   for (int j = 0; j < k_; ++j) {
     const Eigen::MatrixXd& L = linv_[j];
-    q_.setConstant(constant_(j));
+    auto q = lp.col(j);
+    q.setConstant(constant_(j));
     // Mahalanobis distance through the rows of L^{-1}.
     for (int r = 0; r < d_; ++r) {
-      u_ = L(r, 0) * (z.col(0) - c_(j, 0));
-      for (int l = 1; l <= r; ++l) u_ += L(r, l) * (z.col(l) - c_(j, l));
-      q_ -= 0.5 * u_.square();
+      u = L(r, 0) * (z.col(0) - c_(j, 0));
+      for (int l = 1; l <= r; ++l) u += L(r, l) * (z.col(l) - c_(j, l));
+      q -= 0.5 * u.square();
     }
     if (with_expert_) {
-      u_ = z.col(d_) - b_(j);
-      for (int l = 0; l < d_; ++l) u_ -= a_(j, l) * z.col(l);
-      q_ -= half_inv_nu_(j) * u_.square();
+      u = z.col(d_) - b_(j);
+      for (int l = 0; l < d_; ++l) u -= a_(j, l) * z.col(l);
+      q -= half_inv_nu_(j) * u.square();
     }
-    lp.col(j) = q_;
   }
 }
 

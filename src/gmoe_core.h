@@ -100,7 +100,6 @@ class GmoeKernel {
   std::vector<Eigen::MatrixXd> linv_;  // inverse Cholesky factors of Gamma_j
   Eigen::MatrixXd c_, a_;              // k x d
   Eigen::VectorXd b_, half_inv_nu_, constant_;
-  mutable Eigen::Array<double, kBlock, 1> u_, q_;
 };
 
 // E-step fused with the accumulation of the M-step statistics: one pass over
