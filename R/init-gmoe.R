@@ -39,11 +39,7 @@ init_near_truth <- function(truth, k, n, split = NULL) {
       if (all(tabulate(atom, kstar) > 0)) break
     }
   } else {
-    if (!is.numeric(split) || length(split) != kstar || any(!is.finite(split)) ||
-        any(split < 1) || any(split != round(split)) || sum(split) != k) {
-      stop_arg("split", "must be ", kstar, " whole numbers >= 1 summing to k = ", k, ".")
-    }
-    atom <- rep(seq_len(kstar), split)
+    atom <- rep(seq_len(kstar), check_split(split, kstar, k))
   }
   d <- ncol(truth$c)
   sd_loc <- 0.005 * n^-0.083
@@ -101,4 +97,12 @@ start_random <- function(x, y, k, floors) {
                numeric(nrow(z)))
   start_from_partition(x, y, max.col(-matrix(d2, nrow(z)), ties.method = "first"),
                        k, floors)
+}
+
+check_split <- function(split, kstar, k) {
+  if (!is.numeric(split) || length(split) != kstar || any(!is.finite(split)) ||
+      any(split < 1) || any(split != round(split)) || sum(split) != k) {
+    stop_arg("split", "must be ", kstar, " whole numbers >= 1 summing to k = ", k, ".")
+  }
+  as.integer(split)
 }

@@ -11,3 +11,6 @@
 #' @importFrom Rcpp sourceCpp
 #' @importFrom stats coef fitted logLik nobs predict residuals simulate
 "_PACKAGE"
+
+# ggplot2's pronoun for columns of the plotted data (autoplot.rate_study).
+utils::globalVariables(".data")
