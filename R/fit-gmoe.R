@@ -56,7 +56,9 @@ print.gmoe_control <- function(x, ...) {
 #' experts by the EM algorithm, written in C++. The likelihood is the joint
 #' likelihood of \eqn{(x, y)}, as in the theory and the published
 #' simulations. From the same start, the EM iterates equal those of
-#' `mclust::em(modelName = "VVV")` on `cbind(x, y)` mapped through
+#' `mclust::emVVV()` (that is, `mclust::em(modelName = "VVV")`, with the
+#' start's Cholesky factors in `variance$cholsigma`) on `cbind(x, y)`
+#' mapped through
 #' [gmoe_from_joint()].
 #'
 #' Starts: `"kmeans"` runs [stats::kmeans()] on the standardised
@@ -154,7 +156,7 @@ fit_gmoe.default <- function(x, y, k, init = "kmeans", n_starts = 1,
   final <- vapply(fits, function(f) f$loglik[length(f$loglik)], numeric(1))
   best <- which.max(final)
   res <- fits[[best]]
-  new_gmoe_fit(res, starts[[best]], final, x, y, control, match.call())
+  new_gmoe_fit(res, starts[[best]], final, x, y, control, generic_call(match.call()))
 }
 
 #' @rdname fit_gmoe
@@ -171,8 +173,14 @@ fit_gmoe.formula <- function(x, data, k, ...) {
   if (ncol(X) == 0) stop_arg("x", "must name at least one covariate.")
   fit <- fit_gmoe.default(X, stats::model.response(mf), k, ...)
   fit$terms <- terms
-  fit$call <- match.call()
+  fit$call <- generic_call(match.call())
   fit
+}
+
+# The call as the user wrote it: fit_gmoe(...), not the method's name.
+generic_call <- function(call) {
+  call[[1]] <- as.name("fit_gmoe")
+  call
 }
 
 check_dots_empty <- function(...) {

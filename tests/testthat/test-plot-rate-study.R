@@ -1,0 +1,25 @@
+test_that("plot.rate_study draws one panel per metric and returns the slopes", {
+  s <- toy_study(reps = 4)
+  grDevices::pdf(NULL)
+  on.exit(grDevices::dev.off())
+  out <- plot(s)
+  expect_s3_class(out, "rate_slopes")
+  expect_equal(out$metric, c("mean_error", "sd_error"))
+  expect_equal(graphics::par("mfrow"), c(1, 1))
+  out2 <- plot(s, metrics = "sd_error", reference = c(published = -0.51), main = "sd")
+  expect_equal(out2$metric, "sd_error")
+  expect_silent(plot(s, metrics = "mean_error", layout = FALSE,
+                     reference = c(published = NA_real_)))
+  expect_error(plot(s, reference = -0.5), "`reference`")
+  expect_error(plot(s, main = c("a", "b", "c")), "`main`")
+  expect_error(plot(s, metrics = "nope"), "`metrics`")
+})
+
+test_that("autoplot gives a faceted ggplot with fitted and theory lines", {
+  skip_if_not_installed("ggplot2")
+  p <- ggplot2::autoplot(toy_study(reps = 4))
+  expect_s3_class(p, "ggplot")
+  expect_length(p$layers, 3)
+  built <- ggplot2::ggplot_build(p)
+  expect_equal(length(unique(built$data[[1]]$PANEL)), 2)
+})

@@ -1,0 +1,118 @@
+test_that("a rate study returns every run and metric in design order", {
+  s <- toy_study()
+  expect_s3_class(s, "rate_study")
+  expect_equal(nrow(s$runs), 12)
+  expect_true(all(s$runs$status == "ok"))
+  expect_equal(nrow(s$results), 24)
+  expect_equal(unique(s$results$metric), c("mean_error", "sd_error"))
+  expect_equal(s$results$n_index, rep(1:4, each = 6))
+  expect_equal(s$results$rep, rep(rep(1:3, each = 2), 4))
+  expect_equal(s$design$theory, c(mean_error = -0.5, sd_error = -0.5))
+  expect_identical(as.data.frame(s), s$results)
+  expect_output(print(s), "4 sample sizes \\(50 to 3200\\) x 3 replications = 12 runs")
+  expect_output(print(summary(s)), "mean_error")
+})
+
+test_that("sequential, multisession and cluster plans give identical results", {
+  seq_run <- with_plan(future::sequential, toy_study(reps = 4))
+  par_run <- with_plan(future::multisession, toy_study(reps = 4), workers = 2)
+  expect_identical(seq_run$results, par_run$results)
+  expect_identical(seq_run$runs[c("n_index", "n", "rep", "status")],
+                   par_run$runs[c("n_index", "n", "rep", "status")])
+  one_worker <- with_plan(future::multisession, toy_study(reps = 4), workers = 1)
+  expect_identical(seq_run$results, one_worker$results)
+  cluster_run <- with_plan(future::cluster, toy_study(reps = 4), workers = 2)
+  expect_identical(seq_run$results, cluster_run$results)
+})
+
+test_that("the seed reproduces a study and the caller's generator is left alone", {
+  set.seed(3)
+  before <- .Random.seed
+  a <- toy_study(seed = 5)
+  expect_identical(.Random.seed, before)
+  expect_identical(RNGkind()[1], "Mersenne-Twister")
+  expect_identical(a$results, toy_study(seed = 5)$results)
+  expect_false(identical(a$results, toy_study(seed = 6)$results))
+
+  set.seed(9)
+  b <- toy_study(seed = NULL)
+  set.seed(9)
+  expect_identical(b$results, toy_study(seed = NULL)$results)
+  expect_identical(b$design$seed, toy_study(seed = b$design$seed)$design$seed)
+})
+
+test_that("more replications extend a study without changing the first ones", {
+  small <- toy_study(reps = 2)
+  big <- toy_study(reps = 3)
+  expect_identical(small$results, big$results[big$results$rep <= 2, ], ignore_attr = TRUE)
+})
+
+test_that("repeated sample sizes are separate design points", {
+  s <- rate_study(function(n) n, function(data, n) data,
+                  function(fit, n) c(v = stats::runif(1)),
+                  n = c(10, 10, 20), reps = 2, seed = 1)
+  expect_equal(unique(s$results$n_index), 1:3)
+  expect_false(identical(s$results$value[1:2], s$results$value[3:4]))
+})
+
+test_that("a failing replication is recorded and loses nothing else", {
+  expect_warning(
+    s <- rate_study(function(n) n,
+                    function(data, n) if (n == 20) stop("singular start") else data,
+                    function(fit, n) c(v = 1 / fit), n = c(10, 20, 40), reps = 2, seed = 1),
+    "2 of 6 runs failed.*singular start")
+  expect_equal(s$runs$status, rep(c("ok", "failed", "ok"), each = 2))
+  expect_equal(s$runs$message[3], "singular start")
+  expect_equal(s$results$n, c(10, 10, 40, 40))
+  expect_equal(s$results$value, c(0.1, 0.1, 0.025, 0.025))
+})
+
+test_that("bad arguments give errors that name them", {
+  sim <- function(n) n
+  fit <- function(data, n) data
+  met <- function(fit, n) c(v = fit)
+  expect_error(rate_study(sim, fit, met, n = c(0, 10), reps = 2), "`n` must be .*whole numbers >= 1")
+  expect_error(rate_study(sim, fit, met, n = c(10.5, 20), reps = 2), "`n`")
+  expect_error(rate_study(sim, fit, met, n = "100", reps = 2), "`n`")
+  expect_error(rate_study(sim, fit, met, n = c(10, NA), reps = 2), "`n`")
+  expect_error(rate_study(sim, fit, met, n = numeric(0), reps = 2), "`n`")
+  expect_error(rate_study(sim, fit, met, n = 10, reps = 0), "`reps` must be a single whole number >= 1")
+  expect_error(rate_study(sim, fit, met, n = 10, reps = 1.5), "`reps`")
+  expect_error(rate_study("sim", fit, met, n = 10, reps = 1), "`simulate` must be a function")
+  expect_error(rate_study(sim, function(data) data, met, n = 10, reps = 1), "`fit` must take 2")
+  expect_error(rate_study(sim, fit, met, n = 10, reps = 1, seed = -1), "`seed`")
+  expect_error(rate_study(sim, fit, met, n = 10, reps = 1, checkpoint = 3), "`checkpoint`")
+  expect_error(rate_study(sim, fit, met, n = 10, reps = 1, theory = c(-0.5)), "`theory`")
+  expect_error(rate_study(sim, fit, function(fit, n) "a", n = 10, reps = 1),
+               "`metrics` must return a named numeric vector, but returned character")
+  expect_error(rate_study(sim, fit, function(fit, n) fit, n = 10, reps = 1),
+               "`metrics` .*unnamed")
+  expect_error(rate_study(sim, fit, function(fit, n) c(a = 1, a = 2), n = 10, reps = 1),
+               "`metrics` .*duplicated")
+  expect_error(rate_study(sim, fit, function(fit, n) if (n > 10) c(a = 1) else c(b = 1),
+                          n = c(10, 20), reps = 1),
+               "`metrics` must return the same names on every run: \\(b\\) .* but \\(a\\)")
+})
+
+test_that("as_rate_study() builds a study from a table and checks it", {
+  x <- data.frame(n = c(10, 10, 20, 20), rep = c(1, 2, 1, 2), metric = "m",
+                  value = c(1, 2, 0.5, 1))
+  s <- as_rate_study(x, theory = c(m = -1))
+  expect_s3_class(s, "rate_study")
+  expect_equal(s$design$n, c(10, 20))
+  expect_equal(s$design$theory, c(m = -1))
+  expect_identical(as_rate_study(s), s)
+  expect_error(as_rate_study(x[-4]), "missing: value")
+  expect_error(as_rate_study(transform(x, n_index = c(1, 1, 3, 3))), "without gaps")
+})
+
+test_that("progress is reported through progressr, one step per run", {
+  old <- options(progressr.enable = TRUE)
+  on.exit(options(old))
+  steps <- 0
+  withCallingHandlers(toy_study(),
+                      progression = function(p) {
+                        if (identical(p$type, "update")) steps <<- steps + p$amount
+                      })
+  expect_equal(steps, 12)
+})
