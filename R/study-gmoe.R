@@ -217,7 +217,8 @@ gmoe_theory <- function(truth, k, type, split) {
 #' @param verbose If `TRUE`, report each configuration through [message()].
 #' @return Invisibly, a list with `slopes` (the data frame written to
 #'   `gmoe-slopes.csv`: `model`, `k`, `type`, `mode`, `slope`, `se`, `lower`,
-#'   `upper`, `theory`, `published`, `points`, `n_min`, `n_max`), `studies`
+#'   `upper`, `theory`, `published` (the published one-step slope, `NA` in
+#'   converged rows), `points`, `n_min`, `n_max`), `studies`
 #'   (the [rate_study()] objects, named like `"model1_k4_one_step"`) and
 #'   `files` (the paths written).
 #' @seealso [gmoe_study()], [gmoe_published_slopes()]
@@ -272,7 +273,8 @@ reproduce_gmoe <- function(scale = c("quick", "paper"),
       rows[[length(rows) + 1]] <- data.frame(
         model = model, k = k, type = published$type[i], mode = m,
         slope = s$slope, se = s$se, lower = s$lower, upper = s$upper,
-        theory = s$theory, published = published$slope[i], points = s$points,
+        theory = s$theory,
+        published = if (m == "one_step") published$slope[i] else NA_real_, points = s$points,
         n_min = s$n_min, n_max = s$n_max, stringsAsFactors = FALSE)
     }
     figure <- file.path(out_dir, sprintf("gmoe-model%d-k%d", model, k))

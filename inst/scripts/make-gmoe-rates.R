@@ -9,7 +9,8 @@
 #    8 configurations x 100 sample sizes x 20 replications.
 # 2. Converged EM on the same data and starts, on 12 of the published sample
 #    sizes (log-spaced from 100 to 1e5) with 10 replications: the full
-#    converged design waits for accelerated EM.
+#    converged design waits for accelerated EM. The same thinned design is
+#    also run in one-step mode, for a paired comparison.
 # 3. Converged and one-step EM with the cells fixed by `split`, for reading
 #    the rate of each parameter cell by cell against the theory.
 library(moerates)
@@ -39,13 +40,15 @@ run <- function(label, metrics, ...) {
 }
 
 configs <- gmoe_published_slopes()
-one_step <- converged <- list()
+one_step <- one_step_thin <- converged <- list()
 for (i in seq_len(nrow(configs))) {
   m <- configs$model[i]
   k <- configs$k[i]
   name <- sprintf("model%d_k%d", m, k)
   one_step[[name]] <- run(paste0(name, "_one_step"), "loss", m, k, n = paper_n,
                           reps = 20, one_step = TRUE, seed = seed + 10L * m + k)
+  one_step_thin[[name]] <- run(paste0(name, "_one_step_thin"), c("loss", "iterations"), m, k,
+                               n = thin_n, reps = 10, one_step = TRUE, seed = seed + 10L * m + k)
   converged[[name]] <- run(paste0(name, "_converged"), c("loss", "iterations"), m, k,
                            n = thin_n, reps = 10, seed = seed + 10L * m + k)
 }
@@ -64,10 +67,13 @@ for (name in names(splits)) {
   }
 }
 
-out <- list(one_step = one_step, converged = converged, split = split_studies,
-            info = list(date = format(Sys.Date()), workers = workers,
-                        minutes = as.numeric(difftime(Sys.time(), started, units = "mins")),
+out <- list(one_step = one_step, one_step_thin = one_step_thin, converged = converged,
+            split = split_studies,
+            info = list(date = format(Sys.Date()),
+                        core_minutes = sum(vapply(c(one_step, one_step_thin, converged, split_studies),
+                                                  function(s) sum(s$runs$seconds), numeric(1))) / 60,
                         r_version = R.version.string,
                         moerates = as.character(utils::packageVersion("moerates"))))
 saveRDS(out, "inst/extdata/gmoe-rates.rds", compress = "xz")
-message(sprintf("done in %.1f min", out$info$minutes))
+message(sprintf("done in %.1f min; the runs took %.1f core-minutes",
+                as.numeric(difftime(Sys.time(), started, units = "mins")), out$info$core_minutes))
