@@ -39,6 +39,7 @@ plot.rate_study <- function(x, metrics = NULL, min_n = NULL, level = 0.95,
   if (!is.null(reference) && (!is.numeric(reference) || is.null(names(reference)))) {
     stop_arg("reference", "must be NULL or a named numeric vector of slopes.")
   }
+  if (nrow(slopes) == 0) stop_arg("x", "has no results to plot (every run failed?).")
   if (!is.null(main) && length(main) != nrow(slopes)) {
     stop_arg("main", "must have one title per panel (", nrow(slopes), ").")
   }

@@ -67,9 +67,14 @@ rate_slopes <- function(study, metrics = NULL, min_n = NULL, level = 0.95) {
       n_min = if (nrow(pts)) min(pts$n) else NA_real_,
       n_max = if (nrow(pts)) max(pts$n) else NA_real_)
   })
+  columns <- c("metric", "slope", "se", "lower", "upper", "theory", "points",
+               "n_min", "n_max", "lack_of_fit_p", "intercept")
   out <- do.call(rbind, lapply(rows, as.data.frame, stringsAsFactors = FALSE))
-  out <- out[c("metric", "slope", "se", "lower", "upper", "theory", "points",
-               "n_min", "n_max", "lack_of_fit_p", "intercept")]
+  if (is.null(out)) {
+    out <- data.frame(metric = character(0), matrix(numeric(0), 0, length(columns) - 1,
+                                                    dimnames = list(NULL, columns[-1])))
+  }
+  out <- out[columns]
   attr(out, "level") <- level
   class(out) <- c("rate_slopes", "data.frame")
   out

@@ -62,6 +62,11 @@
 #'       the run), `message` (the error of a failed run);}
 #'     \item{`design`}{`n`, `reps`, `seed`, the metric names and `theory`.}
 #'   }
+#'   `summary()` of a study returns a list with the `study`, `means` (a data
+#'   frame with the mean, standard deviation and number of replications of
+#'   each metric at each design point: `metric`, `n_index`, `n`, `mean`,
+#'   `sd`, `reps`) and `slopes` ([rate_slopes()]); `as.data.frame()` returns
+#'   `results`.
 #' @seealso [rate_slopes()], [plot.rate_study()], [gmoe_study()],
 #'   [as_rate_study()].
 #' @examples

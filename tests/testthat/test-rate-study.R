@@ -116,3 +116,15 @@ test_that("progress is reported through progressr, one step per run", {
                       })
   expect_equal(steps, 12)
 })
+
+test_that("a study in which every run failed can still be printed and summarised", {
+  s <- suppressWarnings(rate_study(function(n) n, function(data, n) stop("boom"),
+                                   function(fit, n) c(a = 1), n = c(10, 20), reps = 2, seed = 1))
+  expect_equal(nrow(s$results), 0)
+  expect_equal(s$runs$status, rep("failed", 4))
+  expect_output(print(summary(s)), "0 done, 4 failed")
+  expect_equal(nrow(rate_slopes(s)), 0)
+  grDevices::pdf(NULL)
+  on.exit(grDevices::dev.off())
+  expect_error(plot(s), "`x` has no results to plot")
+})
