@@ -150,7 +150,7 @@ check_function <- function(f, arg, nargs) {
 
 check_sizes <- function(n) {
   if (!is.numeric(n) || length(n) == 0 || any(!is.finite(n)) ||
-      any(n < 1) || any(n != round(n))) {
+      any(n < 1) || any(n != round(n)) || any(n > .Machine$integer.max)) {
     stop_arg("n", "must be a vector of sample sizes: whole numbers >= 1.")
   }
   as.integer(n)

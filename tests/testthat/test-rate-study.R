@@ -76,6 +76,7 @@ test_that("bad arguments give errors that name them", {
   expect_error(rate_study(sim, fit, met, n = "100", reps = 2), "`n`")
   expect_error(rate_study(sim, fit, met, n = c(10, NA), reps = 2), "`n`")
   expect_error(rate_study(sim, fit, met, n = numeric(0), reps = 2), "`n`")
+  expect_error(rate_study(sim, fit, met, n = 1e10, reps = 2), "`n`")
   expect_error(rate_study(sim, fit, met, n = 10, reps = 0), "`reps` must be a single whole number >= 1")
   expect_error(rate_study(sim, fit, met, n = 10, reps = 1.5), "`reps`")
   expect_error(rate_study("sim", fit, met, n = 10, reps = 1), "`simulate` must be a function")
