@@ -112,3 +112,20 @@ test_that("the shipped paper-scale one-step slopes are within 0.03 of the publis
   expect_named(rates$one_step_thin, names(rates$one_step))
   expect_length(rates$split, 8)
 })
+
+test_that("a GMoE checkpoint resumes its own study and refuses another model's", {
+  cp <- tempfile("gmoe-cp-")
+  first <- gmoe_study(1, k = 4, n = c(200, 400), reps = 2, one_step = TRUE, seed = 3,
+                      checkpoint = cp)
+  expect_message(
+    expect_message(again <- gmoe_study(1, k = 4, n = c(200, 400), reps = 2, one_step = TRUE,
+                                       seed = 3, checkpoint = cp, verbose = TRUE),
+                   "4 runs done, 0 failed"),
+    "4 of 4 runs already done")
+  expect_identical(again$results, first$results)
+  expect_error(gmoe_study(2, k = 4, n = c(200, 400), reps = 2, one_step = TRUE, seed = 3,
+                          checkpoint = cp),
+               "holds a different study \\(its code")
+  expect_error(gmoe_study(1, k = 4, n = c(200, 400), reps = 2, seed = 3, checkpoint = cp),
+               "holds a different study \\(its code")
+})
