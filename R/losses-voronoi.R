@@ -207,7 +207,7 @@ voronoi_loss <- function(estimate, truth, type = c("auto", "I", "II"),
     stop_arg("type", "must be one of \"auto\", \"I\", \"II\".")
   })
   check_flag(detail, "detail")
-  zero_c <- rowSums(truth$c != 0) == 0
+  zero_c <- zero_locations(truth)
   if (type == "auto") type <- if (any(zero_c)) "II" else "I"
 
   gaps <- atom_gaps(estimate, truth)
@@ -297,6 +297,9 @@ check_truth_params <- function(truth, estimate) {
   }
   invisible(truth)
 }
+
+# Which true atoms sit at location c* = 0: they make a loss Type II.
+zero_locations <- function(truth) rowSums(truth$c != 0) == 0
 
 # The five parameter distances between every fitted and every true atom,
 # each a k x k* matrix; Gamma is flattened so its Frobenius norm is a

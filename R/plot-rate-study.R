@@ -58,10 +58,8 @@ plot.rate_study <- function(x, metrics = NULL, min_n = NULL, level = 0.95,
 # The means of each metric with their log-scale interval, on the points
 # that rate_slopes() uses.
 rate_points <- function(study, metrics, min_n, level) {
-  pts <- rate_means(study, metrics)
-  if (!is.null(min_n)) pts <- pts[pts$n >= min_n, ]
-  pts <- pts[pts$mean > 0, ]
-  half <- stats::qnorm((1 + level) / 2) * pts$sd / (sqrt(pts$reps) * pts$mean)
+  pts <- slope_points(study, metrics, min_n)
+  half <- stats::qnorm((1 + level) / 2) * sqrt(pts$var_log)
   half[!is.finite(half)] <- 0
   pts$lower <- pts$mean * exp(-half)
   pts$upper <- pts$mean * exp(half)
@@ -90,9 +88,8 @@ draw_rate_panel <- function(pts, s, reference, main, ...) {
     legend_lty <- 1L
     legend_col <- "firebrick"
     if (is.finite(s$theory)) {
-      centre <- mean(log(pts$n))
-      at <- s$intercept + s$slope * centre
-      graphics::lines(ends, exp(at + s$theory * (log(ends) - centre)),
+      at <- theory_intercept(s, mean(log(pts$n)))
+      graphics::lines(ends, exp(at + s$theory * log(ends)),
                       col = "grey30", lty = 2, lwd = 1.5)
       legend_text <- c(legend_text, sprintf("theory %.3g", s$theory))
       legend_lty <- c(legend_lty, 2L)
@@ -145,7 +142,7 @@ autoplot.rate_study <- function(object, metrics = NULL, min_n = NULL, level = 0.
     panel = factor(label, levels = label),
     fit_intercept = slopes$intercept / log(10), fit_slope = slopes$slope,
     theory_slope = slopes$theory,
-    theory_intercept = (slopes$intercept + (slopes$slope - slopes$theory) * centre) / log(10))
+    theory_intercept = theory_intercept(slopes, centre) / log(10))
   theory_lines <- lines[is.finite(lines$theory_slope), ]
   fit_lines <- lines[is.finite(lines$fit_slope), ]
   ggplot2::ggplot(pts, ggplot2::aes(x = .data$n, y = .data$mean)) +

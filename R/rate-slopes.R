@@ -56,12 +56,10 @@ rate_slopes <- function(study, metrics = NULL, min_n = NULL, level = 0.95) {
   level <- check_numeric(level, "level", len = 1)
   if (level <= 0 || level >= 1) stop_arg("level", "must be in (0, 1).")
 
-  means <- rate_means(study, metrics)
-  if (!is.null(min_n)) means <- means[means$n >= min_n, ]
+  means <- slope_points(study, metrics, min_n)
   rows <- lapply(metrics, function(m) {
-    pts <- means[means$metric == m & means$mean > 0, ]
-    c(list(metric = m), slope_fit(log(pts$n), log(pts$mean),
-                                  pts$sd^2 / (pts$reps * pts$mean^2), level),
+    pts <- means[means$metric == m, ]
+    c(list(metric = m), slope_fit(log(pts$n), log(pts$mean), pts$var_log, level),
       theory = unname(study$design$theory[m]),
       points = nrow(pts),
       n_min = if (nrow(pts)) min(pts$n) else NA_real_,
@@ -78,6 +76,21 @@ rate_slopes <- function(study, metrics = NULL, min_n = NULL, level = 0.95) {
   attr(out, "level") <- level
   class(out) <- c("rate_slopes", "data.frame")
   out
+}
+
+# The design points a slope is fitted to: means at n >= min_n that are
+# positive, so that their log exists.
+slope_points <- function(study, metrics, min_n) {
+  pts <- rate_means(study, metrics)
+  if (!is.null(min_n)) pts <- pts[pts$n >= min_n, ]
+  pts[pts$mean > 0, ]
+}
+
+# Where the theory's reference line is drawn: through the fitted line at the
+# mean log n of the points, so the two lines cross in the middle of the data.
+# Returns the intercept (natural-log scale) of the theory line.
+theory_intercept <- function(slopes, centre) {
+  slopes$intercept + (slopes$slope - slopes$theory) * centre
 }
 
 # Least-squares line of y on x with the standard error of its slope from

@@ -123,12 +123,12 @@ rate_study <- function(simulate, fit, metrics, n, reps, seed = NULL,
     done <- lapply(seq_len(nrow(design)), function(i) {
       read_checkpoint(checkpoint, design$n_index[i], design$rep[i])
     })
-    if (verbose) {
-      message(sprintf("checkpoint %s: %d of %d runs already done", checkpoint,
-                      sum(!vapply(done, is.null, logical(1))), nrow(design)))
-    }
   }
   todo <- which(vapply(done, is.null, logical(1)))
+  if (verbose && !is.null(checkpoint)) {
+    message(sprintf("checkpoint %s: %d of %d runs already done", checkpoint,
+                    nrow(design) - length(todo), nrow(design)))
+  }
   if (length(todo)) {
     done[todo] <- run_design(design[todo, , drop = FALSE], seeds[todo],
                              simulate, fit, metrics, checkpoint)
@@ -148,10 +148,10 @@ check_function <- function(f, arg, nargs) {
   f
 }
 
-check_sizes <- function(n) {
+check_sizes <- function(n, arg = "n") {
   if (!is.numeric(n) || length(n) == 0 || any(!is.finite(n)) ||
       any(n < 1) || any(n != round(n)) || any(n > .Machine$integer.max)) {
-    stop_arg("n", "must be a vector of sample sizes: whole numbers >= 1.")
+    stop_arg(arg, "must be a vector of whole numbers >= 1.")
   }
   as.integer(n)
 }
@@ -212,7 +212,9 @@ run_one <- function(task, simulate, fit, metrics, checkpoint, progress) {
     list(status = "failed", value = NULL, message = conditionMessage(e))
   })
   out$problem <- if (out$status == "ok") metrics_problem(out$value) else NA_character_
-  if (is.na(out$problem)) out$value <- stats::setNames(as.double(out$value), names(out$value))
+  if (out$status == "ok" && is.na(out$problem)) {
+    out$value <- stats::setNames(as.double(out$value), names(out$value))
+  }
   out <- c(task[c("n_index", "n", "rep")], out,
            seconds = proc.time()[["elapsed"]] - started)
   if (!is.null(checkpoint) && is.na(out$problem)) {
@@ -329,13 +331,17 @@ as_rate_study.data.frame <- function(x, theory = NULL, ...) {
              "; missing: ", paste(setdiff(need, names(x)), collapse = ", "), ".")
   }
   if (!is.numeric(x$value)) stop_arg("x", "must have a numeric `value` column.")
-  n <- check_sizes(x$n)
-  n_index <- if ("n_index" %in% names(x)) check_sizes(x$n_index) else match(n, sort(unique(n)))
+  n <- check_sizes(x$n, "x$n")
+  n_index <- if ("n_index" %in% names(x)) {
+    check_sizes(x$n_index, "x$n_index")
+  } else {
+    match(n, sort(unique(n)))
+  }
   grid <- n[match(seq_len(max(n_index)), n_index)]
   if (anyNA(grid) || any(n != grid[n_index])) {
     stop_arg("x", "must have one sample size per `n_index`, numbered 1, 2, ... without gaps.")
   }
-  reps <- check_sizes(x$rep)
+  reps <- check_sizes(x$rep, "x$rep")
   metric <- as.character(x$metric)
   metric_names <- unique(metric)
   results <- data.frame(n_index = n_index, n = n, rep = reps, metric = metric,
@@ -401,7 +407,8 @@ print.summary.rate_study <- function(x, digits = max(3L, getOption("digits") - 3
 }
 
 # Mean, standard deviation and replication count of each metric at each
-# point of the design, ignoring NA values.
+# point of the design, ignoring NA values, with the delta-method variance of
+# the log mean, var_log = sd^2 / (reps * mean^2).
 rate_means <- function(study, metrics = NULL) {
   res <- study$results
   if (!is.null(metrics)) res <- res[res$metric %in% metrics, ]
@@ -418,6 +425,7 @@ rate_means <- function(study, metrics = NULL) {
                       mean = numeric(0), sd = numeric(0), reps = integer(0))
   }
   out <- out[order(match(out$metric, study$design$metrics), out$n_index), ]
+  out$var_log <- out$sd^2 / (out$reps * out$mean^2)
   rownames(out) <- NULL
   out
 }

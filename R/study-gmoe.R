@@ -120,7 +120,7 @@ gmoe_study <- function(model, k, n = gmoe_paper_n(), reps = 20,
   }
   if (!inherits(control, "gmoe_control")) stop_arg("control", "must be made by gmoe_control().")
   if (one_step) control$max_iter <- 1L
-  type <- if (any(rowSums(truth$c != 0) == 0)) "II" else "I"
+  type <- if (any(zero_locations(truth))) "II" else "I"
 
   run <- gmoe_study_functions(truth, k, type, start, split, control)
   study <- rate_study(run$simulate, run$fit, run$metrics, n = n, reps = reps,
@@ -157,11 +157,17 @@ gmoe_metrics <- function(fit, truth, type) {
   }
   per_atom <- rbind(c = worst(atoms$dc), Gamma = worst(atoms$dGamma),
                     a = worst(atoms$da), b = worst(atoms$db), nu = worst(atoms$dnu))
-  c(loss = loss$total,
-    stats::setNames(loss$cells$weight_error, paste0("weight_", seq_len(kstar))),
-    stats::setNames(as.vector(per_atom),
-                    paste0(rownames(per_atom), "_", rep(seq_len(kstar), each = 5))),
+  c(stats::setNames(c(loss$total, loss$cells$weight_error, as.vector(per_atom)),
+                    gmoe_metric_names(kstar)),
     iterations = fit$iterations)
+}
+
+# Names of the loss, cell-weight and per-atom metrics of a GMoE study, in the
+# order gmoe_metrics() and gmoe_theory() fill them: per true atom j,
+# c_j, Gamma_j, a_j, b_j, nu_j.
+gmoe_metric_names <- function(kstar) {
+  c("loss", paste0("weight_", seq_len(kstar)),
+    paste0(c("c", "Gamma", "a", "b", "nu"), "_", rep(seq_len(kstar), each = 5)))
 }
 
 # Predicted slopes of each metric on log-log scale, from the cell sizes
@@ -169,20 +175,16 @@ gmoe_metrics <- function(fit, truth, type) {
 gmoe_theory <- function(truth, k, type, split) {
   kstar <- length(truth$pi)
   if (is.null(split) && k == kstar) split <- rep(1L, kstar)
-  zero_c <- rowSums(truth$c != 0) == 0
+  zero_c <- zero_locations(truth)
   per_atom <- vapply(seq_len(kstar), function(j) {
     if (is.null(split)) return(rep(NA_real_, 5))
     m <- split[j]
     if (m == 1) return(rep(-0.5, 5))
     tilde <- type == "II" && zero_c[j]
     r <- if (m >= 4) NA_real_ else if (tilde) rtilde(m) else rbar(m)
-    c(c = -1 / (2 * r), Gamma = -1 / r, a = if (tilde) -1 / r else -1 / 4,
-      b = -1 / (2 * r), nu = -1 / r)
+    c(-1 / (2 * r), -1 / r, if (tilde) -1 / r else -1 / 4, -1 / (2 * r), -1 / r)
   }, numeric(5))
-  c(loss = -0.5,
-    stats::setNames(rep(-0.5, kstar), paste0("weight_", seq_len(kstar))),
-    stats::setNames(as.vector(per_atom),
-                    paste0(c("c", "Gamma", "a", "b", "nu"), "_", rep(seq_len(kstar), each = 5))))
+  stats::setNames(c(-0.5, rep(-0.5, kstar), as.vector(per_atom)), gmoe_metric_names(kstar))
 }
 
 #' Reproduce the published GMoE convergence study
@@ -278,16 +280,17 @@ reproduce_gmoe <- function(scale = c("quick", "paper"),
         n_min = s$n_min, n_max = s$n_max, stringsAsFactors = FALSE)
     }
     figure <- file.path(out_dir, sprintf("gmoe-model%d-k%d", model, k))
-    draw <- function() {
-      plot_gmoe_config(studies[paste0(config, "_", modes)], modes, model, k,
-                       published$slope[i])
+    width <- 4.2 * length(modes)
+    devices <- list(
+      png = function(f) grDevices::png(f, width = width, height = 4, units = "in", res = 120),
+      pdf = function(f) grDevices::pdf(f, width = width, height = 4))
+    for (ext in names(devices)) {
+      devices[[ext]](paste0(figure, ".", ext))
+      tryCatch(plot_gmoe_config(studies[paste0(config, "_", modes)], modes, model, k,
+                                published$slope[i]),
+               finally = grDevices::dev.off())
     }
-    grDevices::png(paste0(figure, ".png"), width = 4.2 * length(modes), height = 4,
-                   units = "in", res = 120)
-    tryCatch(draw(), finally = grDevices::dev.off())
-    grDevices::pdf(paste0(figure, ".pdf"), width = 4.2 * length(modes), height = 4)
-    tryCatch(draw(), finally = grDevices::dev.off())
-    files <- c(files, paste0(figure, c(".png", ".pdf")))
+    files <- c(files, paste0(figure, ".", names(devices)))
   }
   slopes <- do.call(rbind, rows)
   table_file <- file.path(out_dir, "gmoe-slopes.csv")
