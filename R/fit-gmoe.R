@@ -249,21 +249,33 @@ new_gmoe_fit <- function(res, start, start_logliks, x, y, control, call) {
     class = "gmoe_fit")
 }
 
-#' Did a GMoE fit degenerate?
+#' Did a fit degenerate?
 #'
-#' In the spirit of `lme4::isSingular()`: `TRUE` when, during the fit, a
-#' variance floor was applied, a component collapsed, or a step produced a
-#' non-finite log-likelihood. The details are in `fit$diagnostics`.
+#' In the spirit of `lme4::isSingular()`. For a Gaussian-gated MoE
+#' ([fit_gmoe()]): `TRUE` when, during the fit, a variance floor was
+#' applied, a component collapsed, or a step produced a non-finite
+#' log-likelihood. For a contaminated MoE ([fit_cmoe()]): `TRUE` when the
+#' final \eqn{\lambda} sits at its bound, the prompt variance was floored,
+#' the prompt received no weight in some M-step, or a step was non-finite.
+#' The details are in `fit$diagnostics`.
 #'
-#' @param fit A `gmoe_fit` object.
+#' @param fit A `gmoe_fit` or `cmoe_fit` object.
 #' @return `TRUE` or `FALSE`.
 #' @examples
 #' set.seed(2)
 #' sim <- rgmoe(300, gmoe_paper_truth(1))
 #' is_degenerate(fit_gmoe(sim$x, sim$y, k = 2))
 #' @export
-is_degenerate <- function(fit) {
-  if (!inherits(fit, "gmoe_fit")) stop_arg("fit", "must be a `gmoe_fit` object.")
+is_degenerate <- function(fit) UseMethod("is_degenerate")
+
+#' @export
+is_degenerate.default <- function(fit) {
+  stop_arg("fit", "must be a `gmoe_fit` or `cmoe_fit` object, not ", class(fit)[1], ".")
+}
+
+#' @rdname is_degenerate
+#' @export
+is_degenerate.gmoe_fit <- function(fit) {
   comp <- fit$diagnostics$components
   any(comp$gamma_floored > 0) || any(comp$nu_floored > 0) ||
     any(!is.na(comp$collapsed_at)) || fit$diagnostics$nonfinite

@@ -118,6 +118,22 @@ residuals.gmoe_fit <- function(object, ...) object$y - fitted(object)
 #' @rdname gmoe_fit-methods
 #' @export
 simulate.gmoe_fit <- function(object, nsim = 1, seed = NULL, ...) {
+  p <- object$params
+  x <- object$x
+  n <- nrow(x)
+  gates <- exp(gate_log_probs(x, p))
+  means <- x %*% t(p$a) + rep(p$b, each = n)
+  simulate_responses(nsim, seed, function() {
+    comp <- 1L + rowSums(stats::runif(n) > t(apply(gates, 1, cumsum)))
+    comp <- pmin(comp, ncol(gates))
+    means[cbind(seq_len(n), comp)] + sqrt(p$nu[comp]) * stats::rnorm(n)
+  })
+}
+
+# The stats::simulate() convention shared by the fitted models: `nsim`
+# columns drawn by `draw()`, the generator's state (or the seed) in the
+# "seed" attribute, and the caller's state restored when a seed is given.
+simulate_responses <- function(nsim, seed, draw) {
   nsim <- check_count(nsim, "nsim")
   if (!exists(".Random.seed", envir = globalenv(), inherits = FALSE)) stats::runif(1)
   if (is.null(seed)) {
@@ -128,17 +144,8 @@ simulate.gmoe_fit <- function(object, nsim = 1, seed = NULL, ...) {
     set.seed(seed)
     rng_state <- structure(seed, kind = as.list(RNGkind()))
   }
-  p <- object$params
-  x <- object$x
-  n <- nrow(x)
-  gates <- exp(gate_log_probs(x, p))
-  means <- x %*% t(p$a) + rep(p$b, each = n)
-  sims <- vapply(seq_len(nsim), function(s) {
-    comp <- 1L + rowSums(stats::runif(n) > t(apply(gates, 1, cumsum)))
-    comp <- pmin(comp, ncol(gates))
-    means[cbind(seq_len(n), comp)] + sqrt(p$nu[comp]) * stats::rnorm(n)
-  }, numeric(n))
-  out <- as.data.frame(matrix(sims, n, nsim, dimnames = list(NULL, paste0("sim_", seq_len(nsim)))))
+  sims <- lapply(seq_len(nsim), function(s) draw())
+  out <- as.data.frame(sims, col.names = paste0("sim_", seq_len(nsim)))
   attr(out, "seed") <- rng_state
   out
 }

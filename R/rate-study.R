@@ -143,7 +143,7 @@ check_function <- function(f, arg, nargs) {
   formals_ok <- is.primitive(f) || "..." %in% names(formals(f)) ||
     length(formals(f)) >= nargs
   if (!formals_ok) {
-    stop_arg(arg, "must take ", nargs, " argument(s) (see ?rate_study).")
+    stop_arg(arg, "must be a function of ", nargs, " argument(s).")
   }
   f
 }

@@ -11,6 +11,57 @@ Rcpp::Rostream<true>&  Rcpp::Rcout = Rcpp::Rcpp_cout_get();
 Rcpp::Rostream<false>& Rcpp::Rcerr = Rcpp::Rcpp_cerr_get();
 #endif
 
+// cmoe_em_cpp
+Rcpp::List cmoe_em_cpp(const Eigen::Map<Eigen::MatrixXd>& x, const Eigen::Map<Eigen::VectorXd>& y, const Eigen::Map<Eigen::VectorXd>& logf0, const std::string& expert, const Rcpp::List& start, int max_iter, double tol, int mstep_iter, const Rcpp::NumericVector& bounds);
+RcppExport SEXP _moerates_cmoe_em_cpp(SEXP xSEXP, SEXP ySEXP, SEXP logf0SEXP, SEXP expertSEXP, SEXP startSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP mstep_iterSEXP, SEXP boundsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd>& >::type x(xSEXP);
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::VectorXd>& >::type y(ySEXP);
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::VectorXd>& >::type logf0(logf0SEXP);
+    Rcpp::traits::input_parameter< const std::string& >::type expert(expertSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type start(startSEXP);
+    Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
+    Rcpp::traits::input_parameter< double >::type tol(tolSEXP);
+    Rcpp::traits::input_parameter< int >::type mstep_iter(mstep_iterSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type bounds(boundsSEXP);
+    rcpp_result_gen = Rcpp::wrap(cmoe_em_cpp(x, y, logf0, expert, start, max_iter, tol, mstep_iter, bounds));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cmoe_log_density_cpp
+Rcpp::List cmoe_log_density_cpp(const Eigen::Map<Eigen::MatrixXd>& x, const Eigen::Map<Eigen::VectorXd>& y, const Eigen::Map<Eigen::VectorXd>& logf0, const std::string& expert, const Rcpp::List& params);
+RcppExport SEXP _moerates_cmoe_log_density_cpp(SEXP xSEXP, SEXP ySEXP, SEXP logf0SEXP, SEXP expertSEXP, SEXP paramsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd>& >::type x(xSEXP);
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::VectorXd>& >::type y(ySEXP);
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::VectorXd>& >::type logf0(logf0SEXP);
+    Rcpp::traits::input_parameter< const std::string& >::type expert(expertSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type params(paramsSEXP);
+    rcpp_result_gen = Rcpp::wrap(cmoe_log_density_cpp(x, y, logf0, expert, params));
+    return rcpp_result_gen;
+END_RCPP
+}
+// cmoe_mstep_cpp
+Rcpp::List cmoe_mstep_cpp(const Eigen::Map<Eigen::MatrixXd>& x, const Eigen::Map<Eigen::VectorXd>& y, const Eigen::Map<Eigen::VectorXd>& w, const std::string& expert, const Rcpp::List& start, int mstep_iter, const Rcpp::NumericVector& bounds);
+RcppExport SEXP _moerates_cmoe_mstep_cpp(SEXP xSEXP, SEXP ySEXP, SEXP wSEXP, SEXP expertSEXP, SEXP startSEXP, SEXP mstep_iterSEXP, SEXP boundsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd>& >::type x(xSEXP);
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::VectorXd>& >::type y(ySEXP);
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::VectorXd>& >::type w(wSEXP);
+    Rcpp::traits::input_parameter< const std::string& >::type expert(expertSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type start(startSEXP);
+    Rcpp::traits::input_parameter< int >::type mstep_iter(mstep_iterSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type bounds(boundsSEXP);
+    rcpp_result_gen = Rcpp::wrap(cmoe_mstep_cpp(x, y, w, expert, start, mstep_iter, bounds));
+    return rcpp_result_gen;
+END_RCPP
+}
 // gmoe_em_cpp
 Rcpp::List gmoe_em_cpp(const Rcpp::NumericMatrix& x, const Rcpp::NumericVector& y, const Rcpp::List& start, int max_iter, double tol, const Rcpp::NumericVector& floors);
 RcppExport SEXP _moerates_gmoe_em_cpp(SEXP xSEXP, SEXP ySEXP, SEXP startSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP floorsSEXP) {
@@ -58,6 +109,9 @@ END_RCPP
 }
 
 static const R_CallMethodDef CallEntries[] = {
+    {"_moerates_cmoe_em_cpp", (DL_FUNC) &_moerates_cmoe_em_cpp, 9},
+    {"_moerates_cmoe_log_density_cpp", (DL_FUNC) &_moerates_cmoe_log_density_cpp, 5},
+    {"_moerates_cmoe_mstep_cpp", (DL_FUNC) &_moerates_cmoe_mstep_cpp, 7},
     {"_moerates_gmoe_em_cpp", (DL_FUNC) &_moerates_gmoe_em_cpp, 6},
     {"_moerates_gmoe_mstep_cpp", (DL_FUNC) &_moerates_gmoe_mstep_cpp, 5},
     {"_moerates_gmoe_log_density_cpp", (DL_FUNC) &_moerates_gmoe_log_density_cpp, 4},

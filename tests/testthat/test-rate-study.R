@@ -80,7 +80,7 @@ test_that("bad arguments give errors that name them", {
   expect_error(rate_study(sim, fit, met, n = 10, reps = 0), "`reps` must be a single whole number >= 1")
   expect_error(rate_study(sim, fit, met, n = 10, reps = 1.5), "`reps`")
   expect_error(rate_study("sim", fit, met, n = 10, reps = 1), "`simulate` must be a function")
-  expect_error(rate_study(sim, function(data) data, met, n = 10, reps = 1), "`fit` must take 2")
+  expect_error(rate_study(sim, function(data) data, met, n = 10, reps = 1), "`fit` must be a function of 2")
   expect_error(rate_study(sim, fit, met, n = 10, reps = 1, seed = -1), "`seed`")
   expect_error(rate_study(sim, fit, met, n = 10, reps = 1, checkpoint = 3), "`checkpoint`")
   expect_error(rate_study(sim, fit, met, n = 10, reps = 1, theory = c(-0.5)), "`theory`")

@@ -1,0 +1,84 @@
+#' Losses of a contaminated mixture of experts fit
+#'
+#' The distances between an estimate and the true prompt that the
+#' convergence theory (Yan et al. 2025, and DESIGN section 3 of this
+#' package) speaks about. With \eqn{\theta = (\eta, \nu)}{theta = (eta, nu)}:
+#' \describe{
+#'   \item{`lambda`}{\eqn{|\hat\lambda - \lambda^*|}{|lambda_hat - lambda*|};}
+#'   \item{`eta`, `nu`}{\eqn{\|\hat\eta - \eta^*\|}{||eta_hat - eta*||} and
+#'     \eqn{|\hat\nu - \nu^*|}{|nu_hat - nu*|};}
+#'   \item{`prompt`}{\eqn{\|\hat\theta - \theta^*\|}{||theta_hat - theta*||};}
+#'   \item{`loss_distinguishable`}{\eqn{|\hat\lambda - \lambda^*| + \lambda^* \|\hat\theta - \theta^*\|}{|lambda_hat - lambda*| + lambda* ||theta_hat - theta*||}.
+#'     When \eqn{f_0}{f0} and the prompt are distinguishable both terms are of
+#'     order \eqn{n^{-1/2}}, uniformly, also when \eqn{\lambda^*}{lambda*}
+#'     shrinks with \eqn{n} (prompt vanishing), so this loss keeps the
+#'     parametric rate while \eqn{\|\hat\theta - \theta^*\|}{||theta_hat - theta*||} alone does
+#'     not;}
+#'   \item{`loss_merging`}{\eqn{|\hat\lambda - \lambda^*| \Delta^2 + \lambda^* \Delta \|\hat\theta - \theta^*\|}{|lambda_hat - lambda*| Delta^2 + lambda* Delta ||theta_hat - theta*||}
+#'     with \eqn{\Delta = \|\theta^* - \theta_0\|}{Delta = ||theta* - theta0||}, the distance from the true
+#'     prompt to the pre-trained model's \eqn{(\eta_0, \nu_0)}{(eta0, nu0)}:
+#'     the loss of order \eqn{n^{-1/2}} when they are not distinguishable
+#'     (Gaussian \eqn{f_0}{f0} with the prompt's expert structure), where
+#'     \eqn{|\hat\lambda - \lambda^*|}{|lambda_hat - lambda*|} is of order
+#'     \eqn{n^{-1/2} \Delta^{-2}} and the prompt error of order
+#'     \eqn{n^{-1/2} \Delta^{-1} / \lambda^*}{n^(-1/2) / (Delta lambda*)}
+#'     (prompt merging). `NA` when \eqn{f_0}{f0} is not of that kind.}
+#' }
+#'
+#' @param estimate A [fit_cmoe()] fit or a [cmoe_params()] object.
+#' @param truth The true [cmoe_params()], with the same expert and \eqn{d}.
+#' @param pretrained The [pretrained_model()]; taken from `estimate` when it
+#'   is a fit. Only `loss_merging` needs it.
+#' @return A named numeric vector with the seven values above (`delta`
+#'   \eqn{= \Delta} comes before `loss_merging`).
+#' @references Yan, F., Nguyen, H., Le, D., Akbarian, P. and Ho, N. (2025).
+#'   Understanding expert structures on minimax parameter estimation in
+#'   contaminated mixture of experts. AISTATS 2025.
+#' @seealso [fit_cmoe()], [distinguishable()], [cmoe_study()].
+#' @examples
+#' set.seed(1)
+#' f0 <- pretrained_model("gaussian", eta0 = c(2, 0), nu0 = 1)
+#' truth <- cmoe_params(0.5, c(1, 1), 1.5)
+#' sim <- rcmoe(5000, truth, f0)
+#' fit <- fit_cmoe(sim$x, sim$y, f0)
+#' cmoe_loss(fit, truth)
+#' @export
+cmoe_loss <- function(estimate, truth, pretrained = NULL) {
+  if (inherits(estimate, "cmoe_fit")) {
+    if (is.null(pretrained)) pretrained <- estimate$pretrained
+    estimate <- estimate$params
+  } else {
+    check_cmoe_params(estimate, "estimate")
+  }
+  check_cmoe_params(truth, "truth")
+  if (estimate$expert != truth$expert || length(estimate$eta) != length(truth$eta)) {
+    stop_arg("truth", "must have the estimate's expert (\"", estimate$expert, "\") and d = ",
+             length(estimate$eta) - 1, ", not \"", truth$expert, "\" and d = ",
+             length(truth$eta) - 1, ".")
+  }
+  if (!is.null(pretrained)) check_pretrained(pretrained)
+  lambda <- abs(estimate$lambda - truth$lambda)
+  theta_hat <- c(estimate$eta, estimate$nu)
+  theta_star <- c(truth$eta, truth$nu)
+  prompt <- vector_norm(theta_hat - theta_star)
+  delta <- merging_distance(truth, pretrained)
+  c(lambda = lambda,
+    eta = vector_norm(estimate$eta - truth$eta),
+    nu = abs(estimate$nu - truth$nu),
+    prompt = prompt,
+    loss_distinguishable = lambda + truth$lambda * prompt,
+    delta = delta,
+    loss_merging = lambda * delta^2 + truth$lambda * delta * prompt)
+}
+
+vector_norm <- function(v) sqrt(sum(v^2))
+
+# ||(eta*, nu*) - (eta0, nu0)|| when f0 is Gaussian with the prompt's
+# expert structure (the only case in which the prompt can merge into f0).
+merging_distance <- function(truth, pretrained) {
+  if (is.null(pretrained) || pretrained$family != "gaussian" ||
+      pretrained$expert != truth$expert || length(pretrained$eta0) != length(truth$eta)) {
+    return(NA_real_)
+  }
+  vector_norm(c(truth$eta - pretrained$eta0, truth$nu - pretrained$nu0))
+}

@@ -1,0 +1,213 @@
+#' The frozen pre-trained model of a contaminated mixture of experts
+#'
+#' In the contaminated mixture of experts
+#' \deqn{p(y | x) = (1 - \lambda) f_0(y | x) + \lambda\, \phi(y; h(x, \eta), \nu)}{p(y | x) = (1 - lambda) f0(y | x) + lambda phi(y; h(x, eta), nu)}
+#' the pre-trained model \eqn{f_0}{f0} is known and never re-estimated.
+#' `pretrained_model()` describes it, either from a family or as the user's
+#' own log-density.
+#'
+#' **Families.** With location \eqn{\mu(x) = h_0(a_0^\top x + b_0)}{mu(x) = h0(a0'x + b0)}
+#' (the expert structure `expert` with `eta0 = c(a0, b0)`) and scale
+#' \eqn{s = \sqrt{\nu_0}}{s = sqrt(nu0)}:
+#' \describe{
+#'   \item{`"gaussian"`}{\eqn{y \sim N(\mu(x), \nu_0)}{y ~ N(mu(x), nu0)}: `nu0` is the variance;}
+#'   \item{`"laplace"`}{density \eqn{\exp(-|y - \mu(x)| / s) / (2 s)}{exp(-|y - mu(x)| / s) / (2 s)}
+#'     (variance \eqn{2 \nu_0}{2 nu0});}
+#'   \item{`"student"`}{\eqn{(y - \mu(x)) / s}{(y - mu(x)) / s} has a Student t distribution
+#'     with `df` degrees of freedom.}
+#' }
+#' In every family `nu0` is the squared scale.
+#'
+#' **Expert structures** (for \eqn{f_0}{f0} here and for the prompt in
+#' [cmoe_params()] and [fit_cmoe()]): `"linear"`
+#' \eqn{a^\top x + b}{a'x + b}, `"sigmoid"`
+#' \eqn{1 / (1 + e^{-(a^\top x + b)})}{1 / (1 + exp(-(a'x + b)))} and `"tanh"`
+#' \eqn{\tanh(a^\top x + b)}{tanh(a'x + b)}.
+#'
+#' **A user's own model.** `logdensity = function(x, y)` must return
+#' \eqn{\log f_0(y_i | x_i)}{log f0(y_i | x_i)} for every row of the
+#' \eqn{n \times d}{n x d} matrix `x` and every element of `y`, as a numeric
+#' vector of length \eqn{n} (`-Inf` is allowed where \eqn{f_0 = 0}{f0 = 0};
+#' `NA`, `NaN` and `+Inf` are not). Because \eqn{f_0}{f0} is frozen,
+#' [fit_cmoe()] calls it once per fit, so any R function serves without
+#' slowing the EM. `simulate = function(x)` (one draw of \eqn{y} per row of
+#' `x`) is needed only by [rcmoe()], and `mean = function(x)` (the mean of
+#' \eqn{f_0(\cdot | x)}{f0(. | x)}) only by the fitted means of [predict.cmoe_fit()].
+#'
+#' @param family `"gaussian"`, `"laplace"` or `"student"`.
+#' @param expert The expert structure of \eqn{f_0}{f0}: `"linear"`,
+#'   `"sigmoid"` or `"tanh"`.
+#' @param eta0 Expert parameters `c(a0, b0)`: \eqn{d} slopes, then the
+#'   intercept.
+#' @param nu0 Squared scale, a positive number.
+#' @param df Degrees of freedom of the Student family, a positive number;
+#'   only for `family = "student"`.
+#' @param logdensity A user's log-density `function(x, y)`, in place of
+#'   `family`, `expert`, `eta0` and `nu0`.
+#' @param simulate,mean Optional functions of `x` for a user's model (see
+#'   Details).
+#' @return An object of class `cmoe_pretrained`.
+#' @seealso [fit_cmoe()], [distinguishable()], [rcmoe()].
+#' @examples
+#' f0 <- pretrained_model("laplace", eta0 = c(2, 0), nu0 = 1)
+#' f0
+#' pretrained_model("student", expert = "tanh", eta0 = c(1, 0.5), nu0 = 0.5, df = 3)
+#'
+#' # the same Gaussian model written by hand
+#' own <- pretrained_model(logdensity = function(x, y) dnorm(y, 2 * x[, 1], 1, log = TRUE))
+#' own
+#' @export
+pretrained_model <- function(family = c("gaussian", "laplace", "student"),
+                             expert = "linear", eta0, nu0, df = NULL,
+                             logdensity = NULL, simulate = NULL, mean = NULL) {
+  if (!is.null(logdensity)) {
+    if (!missing(eta0) || !missing(nu0) || !missing(family) || !is.null(df)) {
+      stop_arg("logdensity", "replaces `family`, `expert`, `eta0`, `nu0` and `df`; ",
+               "give either a family or a log-density, not both.")
+    }
+    check_function(logdensity, "logdensity", 2)
+    if (!is.null(simulate)) check_function(simulate, "simulate", 1)
+    if (!is.null(mean)) check_function(mean, "mean", 1)
+    return(structure(list(family = "user", expert = NA_character_, eta0 = NULL,
+                          nu0 = NULL, df = NULL, logdensity = logdensity,
+                          simulate = simulate, mean = mean),
+                     class = "cmoe_pretrained"))
+  }
+  if (!is.character(family) || !length(family) %in% c(1, 3) ||
+      !all(family %in% c("gaussian", "laplace", "student"))) {
+    stop_arg("family", "must be \"gaussian\", \"laplace\" or \"student\".")
+  }
+  family <- family[1]
+  expert <- check_expert(expert, "expert")
+  if (missing(eta0)) stop_arg("eta0", "is missing; expected c(a0, b0), the slopes then the intercept.")
+  eta0 <- check_eta(eta0, "eta0")
+  if (missing(nu0)) stop_arg("nu0", "is missing; expected the squared scale of the pre-trained model.")
+  nu0 <- check_positive(nu0, "nu0", len = 1)
+  if (family == "student") {
+    if (is.null(df)) stop_arg("df", "is needed by the Student family.")
+    df <- check_positive(df, "df", len = 1)
+  } else if (!is.null(df)) {
+    stop_arg("df", "is only used by the Student family, not by \"", family, "\".")
+  }
+  if (!is.null(simulate) || !is.null(mean)) {
+    stop_arg(if (is.null(simulate)) "mean" else "simulate",
+             "is only for a user's `logdensity`; a family brings its own.")
+  }
+  structure(list(family = family, expert = expert, eta0 = eta0, nu0 = nu0, df = df),
+            class = "cmoe_pretrained")
+}
+
+#' @export
+print.cmoe_pretrained <- function(x, ...) {
+  if (x$family == "user") {
+    cat("Pre-trained model: user log-density",
+        if (is.null(x$simulate)) "(no simulator)" else "with simulator", "\n")
+    return(invisible(x))
+  }
+  cat(sprintf("Pre-trained model: %s%s, %s expert\n", x$family,
+              if (is.null(x$df)) "" else sprintf(" (df = %g)", x$df), x$expert))
+  cat("  eta0:", format(x$eta0, digits = 4), "\n")
+  cat("  nu0: ", format(x$nu0, digits = 4), "\n")
+  invisible(x)
+}
+
+expert_names <- c("linear", "sigmoid", "tanh")
+
+check_expert <- function(expert, arg) {
+  if (!is.character(expert) || length(expert) != 1 || !expert %in% expert_names) {
+    stop_arg(arg, "must be one of \"linear\", \"sigmoid\" or \"tanh\", not ",
+             deparse(expert)[1], ".")
+  }
+  expert
+}
+
+# eta = c(a, b) for d >= 1 covariates.
+check_eta <- function(eta, arg) {
+  eta <- check_numeric(eta, arg)
+  if (length(eta) < 2) {
+    stop_arg(arg, "must hold d >= 1 slopes and an intercept (length >= 2), not length ",
+             length(eta), ".")
+  }
+  stats::setNames(as.double(eta), eta_names(length(eta) - 1))
+}
+
+eta_names <- function(d) c(paste0("a", seq_len(d)), "b")
+
+expert_value <- function(expert, z) {
+  switch(expert, linear = z, sigmoid = stats::plogis(z), tanh = tanh(z))
+}
+
+# h(a'x + b) at every row of the covariate matrix x.
+expert_mean <- function(expert, eta, x) {
+  d <- length(eta) - 1
+  expert_value(expert, drop(x %*% eta[seq_len(d)]) + eta[d + 1])
+}
+
+pretrained_d <- function(pretrained) {
+  if (pretrained$family == "user") NULL else length(pretrained$eta0) - 1
+}
+
+check_pretrained <- function(pretrained, arg = "pretrained") {
+  if (!inherits(pretrained, "cmoe_pretrained")) {
+    stop_arg(arg, "must be made by pretrained_model(), not a ", class(pretrained)[1], ".")
+  }
+  pretrained
+}
+
+# log f0(y_i | x_i), checked: what every fit, density and loss is built on.
+pretrained_logdensity <- function(pretrained, x, y) {
+  if (pretrained$family == "user") {
+    value <- pretrained$logdensity(x, y)
+    if (!is.numeric(value) || length(value) != length(y)) {
+      stop_arg("logdensity", "must return one number per observation (", length(y),
+               "), not ", if (is.numeric(value)) paste("length", length(value)) else class(value)[1], ".")
+    }
+    if (anyNA(value) || any(value == Inf)) {
+      stop_arg("logdensity", "returned NA, NaN or +Inf; expected finite log-densities ",
+               "(or -Inf where the density is 0).")
+    }
+    return(as.double(value))
+  }
+  location <- expert_mean(pretrained$expert, pretrained$eta0, x)
+  scale <- sqrt(pretrained$nu0)
+  switch(pretrained$family,
+         gaussian = stats::dnorm(y, location, scale, log = TRUE),
+         laplace = -log(2 * scale) - abs(y - location) / scale,
+         student = stats::dt((y - location) / scale, pretrained$df, log = TRUE) - log(scale))
+}
+
+pretrained_draw <- function(pretrained, x) {
+  n <- nrow(x)
+  if (pretrained$family == "user") {
+    if (is.null(pretrained$simulate)) {
+      stop_arg("pretrained", "is a user log-density without `simulate`; give ",
+               "pretrained_model(logdensity = , simulate = function(x) ...) to simulate from it.")
+    }
+    value <- pretrained$simulate(x)
+    if (!is.numeric(value) || length(value) != n || any(!is.finite(value))) {
+      stop_arg("simulate", "must return one finite number per row of `x` (", n, ").")
+    }
+    return(as.double(value))
+  }
+  location <- expert_mean(pretrained$expert, pretrained$eta0, x)
+  scale <- sqrt(pretrained$nu0)
+  location + scale * switch(pretrained$family,
+                            gaussian = stats::rnorm(n),
+                            laplace = stats::rexp(n) - stats::rexp(n),
+                            student = stats::rt(n, pretrained$df))
+}
+
+# E f0(. | x): the location for the symmetric families (the Student family
+# has no mean for df <= 1, and the location is returned then too).
+pretrained_mean <- function(pretrained, x) {
+  if (pretrained$family != "user") return(expert_mean(pretrained$expert, pretrained$eta0, x))
+  if (is.null(pretrained$mean)) {
+    stop_arg("object", "was fitted with a user log-density without `mean`; give ",
+             "pretrained_model(logdensity = , mean = function(x) ...) for fitted means.")
+  }
+  value <- pretrained$mean(x)
+  if (!is.numeric(value) || length(value) != nrow(x)) {
+    stop_arg("mean", "must return one number per row of `x` (", nrow(x), ").")
+  }
+  as.double(value)
+}

@@ -1,0 +1,180 @@
+#' Scenarios of the contaminated MoE rate studies
+#'
+#' The four preset scenarios of [cmoe_study()], each a pre-trained model, a
+#' true prompt that may move with the sample size, and the slopes the theory
+#' (DESIGN section 3) predicts for every metric. One covariate,
+#' \eqn{x \sim N(0, 1)}{x ~ N(0, 1)}; the prompt is linear in all four.
+#' \describe{
+#'   \item{`"distinguishable"`}{Laplace \eqn{f_0}{f0} with linear expert
+#'     \eqn{\eta_0 = (2, 0)}{eta0 = (2, 0)}, \eqn{\nu_0 = 1}{nu0 = 1}; prompt
+#'     \eqn{\lambda^* = 0.3}{lambda* = 0.3}, \eqn{\eta^* = (-1, 1)}{eta* = (-1, 1)},
+#'     \eqn{\nu^* = 0.5}{nu* = 0.5}. Every error falls like \eqn{n^{-1/2}}.}
+#'   \item{`"vanishing"`}{the same, with
+#'     \eqn{\lambda^*_n = 0.3 (n / 100)^{-\kappa}}{lambda*_n = 0.3 (n / 100)^(-kappa)}
+#'     (`power` \eqn{\kappa}{kappa}, default 1/4, below 1/2): the weight
+#'     error still falls like \eqn{n^{-1/2}}, the prompt's errors only like
+#'     \eqn{n^{-1/2} / \lambda^*_n = n^{\kappa - 1/2}}{n^(-1/2) / lambda*_n = n^(kappa - 1/2)}
+#'     (prompt vanishing); `loss` is `loss_distinguishable` of [cmoe_loss()],
+#'     \eqn{n^{-1/2}}.}
+#'   \item{`"merging"`}{Gaussian \eqn{f_0}{f0} with linear expert
+#'     \eqn{\eta_0 = (2, 0)}{eta0 = (2, 0)}, \eqn{\nu_0 = 1}{nu0 = 1}, the
+#'     prompt's own structure (not distinguishable); \eqn{\lambda^* = 0.5}{lambda* = 0.5}
+#'     and the prompt approaches \eqn{f_0}{f0}:
+#'     \eqn{\theta^*_n = \theta_0 + \Delta_n u}{theta*_n = theta0 + Delta_n u} with
+#'     \eqn{\theta = (a, b, \nu)}{theta = (a, b, nu)}, \eqn{u = (-2, 2, 1) / 3} and
+#'     \eqn{\Delta_n = (n / 100)^{-\kappa}}{Delta_n = (n / 100)^(-kappa)} (`power` default
+#'     1/8, below 1/4). The weight error falls like
+#'     \eqn{n^{-1/2} \Delta_n^{-2} = n^{2\kappa - 1/2}}{n^(-1/2) Delta_n^(-2) = n^(2 kappa - 1/2)},
+#'     the prompt's like \eqn{n^{\kappa - 1/2}}{n^(kappa - 1/2)} (prompt merging);
+#'     `loss` is `loss_merging`, \eqn{n^{-1/2}}.}
+#'   \item{`"structure"`}{as `"merging"`, but \eqn{f_0}{f0} has a tanh expert
+#'     \eqn{\tanh(2x)}{tanh(2x)}: the linear prompt still approaches
+#'     \eqn{(2, 0, 1)}, yet the structures differ, the pair is
+#'     distinguishable and every error falls like \eqn{n^{-1/2}}.}
+#' }
+#'
+#' @param scenario One of `"distinguishable"`, `"vanishing"`, `"merging"`,
+#'   `"structure"`.
+#' @param power The exponent \eqn{\kappa}{kappa} of the moving truth
+#'   (`"vanishing"`, `"merging"`, `"structure"`); `NULL` for the default.
+#' @return A list of class `cmoe_scenario` with `scenario`, `pretrained`,
+#'   `truth` (a function of \eqn{n} returning the true [cmoe_params()]),
+#'   `power`, `loss` (which loss of [cmoe_loss()] is the scenario's `loss`
+#'   metric) and `theory` (named slopes of the metrics `lambda`, `eta`, `nu`,
+#'   `prompt`, `loss`).
+#' @seealso [cmoe_study()], [distinguishable()].
+#' @examples
+#' sc <- cmoe_scenario("merging")
+#' sc$theory
+#' sc$truth(100)
+#' sc$truth(1e5)
+#' distinguishable(sc$pretrained, "linear")
+#' @export
+cmoe_scenario <- function(scenario = c("distinguishable", "vanishing", "merging", "structure"),
+                          power = NULL) {
+  scenario <- tryCatch(match.arg(scenario), error = function(e) {
+    stop_arg("scenario", "must be one of \"distinguishable\", \"vanishing\", ",
+             "\"merging\" or \"structure\".")
+  })
+  limit <- switch(scenario, distinguishable = NA, vanishing = 1 / 2, 1 / 4)
+  if (scenario == "distinguishable") {
+    if (!is.null(power)) stop_arg("power", "is not used by the \"distinguishable\" scenario.")
+    power <- 0
+  } else {
+    if (is.null(power)) power <- if (scenario == "vanishing") 1 / 4 else 1 / 8
+    power <- check_numeric(power, "power", len = 1)
+    if (power < 0 || power >= limit) {
+      stop_arg("power", "must be in [0, ", format(limit), ") for the \"", scenario,
+               "\" scenario (beyond it the theory predicts no consistency), not ",
+               format(power), ".")
+    }
+  }
+  theta0 <- c(2, 0, 1)
+  direction <- c(-2, 2, 1) / 3
+  truth <- switch(scenario,
+    distinguishable = function(n) cmoe_params(0.3, c(-1, 1), 0.5),
+    vanishing = function(n) cmoe_params(0.3 * (n / 100)^(-power), c(-1, 1), 0.5),
+    function(n) {
+      theta <- theta0 + (n / 100)^(-power) * direction
+      cmoe_params(0.5, theta[1:2], theta[3])
+    })
+  pretrained <- switch(scenario,
+    distinguishable = , vanishing = pretrained_model("laplace", eta0 = c(2, 0), nu0 = 1),
+    merging = pretrained_model("gaussian", eta0 = c(2, 0), nu0 = 1),
+    structure = pretrained_model("gaussian", "tanh", eta0 = c(2, 0), nu0 = 1))
+  half <- -1 / 2
+  theory <- switch(scenario,
+    distinguishable = , structure = c(lambda = half, eta = half, nu = half, prompt = half,
+                                      loss = half),
+    vanishing = c(lambda = half, eta = half + power, nu = half + power,
+                  prompt = half + power, loss = half),
+    merging = c(lambda = half + 2 * power, eta = half + power, nu = half + power,
+                prompt = half + power, loss = half))
+  structure(list(scenario = scenario, pretrained = pretrained, truth = truth, power = power,
+                 loss = if (scenario == "merging") "loss_merging" else "loss_distinguishable",
+                 theory = theory),
+            class = "cmoe_scenario")
+}
+
+#' @export
+print.cmoe_scenario <- function(x, ...) {
+  cat(sprintf("Contaminated MoE scenario \"%s\"%s\n", x$scenario,
+              if (x$power > 0) sprintf(" (power %g)", x$power) else ""))
+  cat("  pre-trained:", pretrained_label(x$pretrained), "\n")
+  cat("  truth at n = 100:  ", format(cmoe_coef(x$truth(100)), digits = 4), "\n")
+  cat("  truth at n = 1e5:  ", format(cmoe_coef(x$truth(1e5)), digits = 4), "\n")
+  cat("  predicted slopes:  ", paste(names(x$theory), format(x$theory, digits = 3),
+                                     sep = " ", collapse = ", "), "\n")
+  invisible(x)
+}
+
+#' Rate studies of the contaminated mixture of experts
+#'
+#' A [cmoe_scenario()] run on the rate-study engine [rate_study()]: for each
+#' sample size and replication, draw \eqn{x \sim N(0, 1)}{x ~ N(0, 1)} and
+#' \eqn{y} from the scenario's truth at that \eqn{n}, fit the prompt by
+#' [fit_cmoe()] and measure it with [cmoe_loss()].
+#'
+#' **Metrics**, each with its predicted slope (see [cmoe_scenario()]):
+#' `lambda`, `eta`, `nu`, `prompt` (the errors of [cmoe_loss()]), `loss` (the
+#' scenario's scaled loss), and `iterations` (EM iterations, no theory).
+#'
+#' **Starts.** `start = "truth"` starts EM at the true parameters, so the
+#' study measures the maximum-likelihood estimator near the truth, which is
+#' what the theory describes; `"default"` uses [fit_cmoe()]'s data-driven
+#' starts (`n_starts` of them), and so also measures how often EM finds it.
+#'
+#' @param scenario One of `"distinguishable"`, `"vanishing"`, `"merging"`,
+#'   `"structure"` (see [cmoe_scenario()]), or a `cmoe_scenario` object.
+#' @param n Sample sizes; by default 11 values evenly spaced on the log scale
+#'   from \eqn{10^{2.5}} to \eqn{10^5}.
+#' @param reps Replications per sample size.
+#' @param power Passed to [cmoe_scenario()].
+#' @param start `"truth"` or `"default"`.
+#' @param n_starts Number of starts of [fit_cmoe()] with `start = "default"`.
+#' @param control A [cmoe_control()] object.
+#' @param ... Passed to [rate_study()]: `seed`, `checkpoint`, `verbose`.
+#' @return A [rate_study()] object whose `design` also holds `scenario`
+#'   (the `cmoe_scenario`) and `start`.
+#' @seealso [cmoe_scenario()], [rate_slopes()], [plot.rate_study()].
+#' @examples
+#' study <- cmoe_study("vanishing", n = c(300, 1000, 3000, 10000), reps = 4, seed = 1)
+#' rate_slopes(study, metrics = c("lambda", "prompt", "loss"))
+#' @export
+cmoe_study <- function(scenario, n = round(10^seq(2.5, 5, by = 0.25)), reps = 20,
+                       power = NULL, start = c("truth", "default"), n_starts = 1,
+                       control = cmoe_control(), ...) {
+  if (!inherits(scenario, "cmoe_scenario")) scenario <- cmoe_scenario(scenario, power)
+  else if (!is.null(power)) stop_arg("power", "is already fixed by the `cmoe_scenario` object.")
+  start <- tryCatch(match.arg(start), error = function(e) {
+    stop_arg("start", "must be \"truth\" or \"default\".")
+  })
+  n_starts <- check_count(n_starts, "n_starts")
+  if (!inherits(control, "cmoe_control")) stop_arg("control", "must be made by cmoe_control().")
+  run <- cmoe_study_functions(scenario, start, n_starts, control)
+  study <- rate_study(run$simulate, run$fit, run$metrics, n = n, reps = reps,
+                      theory = scenario$theory, ...)
+  study$design <- c(study$design, list(scenario = scenario, start = start))
+  study
+}
+
+# The three functions of a contaminated-MoE study; their enclosing
+# environment holds exactly the settings that define the study (which the
+# checkpoint fingerprints).
+cmoe_study_functions <- function(scenario, start, n_starts, control) {
+  pretrained <- scenario$pretrained
+  truth_at <- scenario$truth
+  loss <- scenario$loss
+  list(
+    simulate = function(n) rcmoe(n, truth_at(n), pretrained),
+    fit = function(data, n) {
+      init <- if (start == "truth") truth_at(n) else NULL
+      fit_cmoe(data$x, data$y, pretrained, init = init,
+               n_starts = if (is.null(init)) n_starts else 1, control = control)
+    },
+    metrics = function(fit, n) {
+      l <- cmoe_loss(fit, truth_at(n))
+      c(l[c("lambda", "eta", "nu", "prompt")], loss = l[[loss]],
+        iterations = fit$iterations)
+    })
+}

@@ -1,0 +1,71 @@
+// Numerical core of the contaminated mixture of experts
+//   p(y | x) = (1 - lambda) f0(y | x) + lambda phi(y; h(x'a + b), nu).
+// f0 is frozen, so the core only ever sees log f0 at the data, computed once
+// by the caller. Plain C++ on Eigen: nothing here knows about R.
+#ifndef MOERATES_CMOE_CORE_H
+#define MOERATES_CMOE_CORE_H
+
+#include <Eigen/Dense>
+#include <vector>
+
+namespace moerates {
+
+enum class Expert { Linear, Sigmoid, Tanh };
+
+// eta = (a_1, ..., a_d, b): the intercept comes last, as in a'x + b.
+struct CmoeParams {
+  double lambda;
+  Eigen::VectorXd eta;
+  double nu;
+};
+
+struct CmoeBounds {
+  double lambda;  // lambda is kept in [lambda, 1 - lambda]
+  double nu;      // smallest nu allowed
+};
+
+struct CmoeDiagnostics {
+  int lambda_bound_hits = 0;  // M-steps in which lambda was clamped
+  int nu_floor_hits = 0;      // M-steps in which nu was floored
+  int prompt_empty = 0;       // M-steps with no prompt weight: (eta, nu) kept
+  int decreases = 0;          // log-likelihood drops beyond rounding
+  bool nonfinite = false;     // a step gave a non-finite likelihood
+};
+
+struct CmoeResult {
+  CmoeParams params;
+  std::vector<double> loglik;  // at the start and after every iteration
+  Eigen::VectorXd posterior;   // P(prompt | x_i, y_i) at the returned params
+  int iterations;
+  bool converged;
+  CmoeDiagnostics diag;
+};
+
+// EM from `start`: at most max_iter iterations; stops when the relative
+// change |l_t - l_{t-1}| / (1 + |l_t|) falls below tol (never when tol = 0).
+// A nonlinear expert's M-step takes at most mstep_iter Levenberg-Marquardt
+// steps, each accepted only if it lowers the weighted residual sum of
+// squares, so the log-likelihood never decreases.
+CmoeResult cmoe_em(const Eigen::Ref<const Eigen::MatrixXd>& x,
+                   const Eigen::Ref<const Eigen::VectorXd>& y,
+                   const Eigen::Ref<const Eigen::VectorXd>& logf0, Expert expert,
+                   const CmoeParams& start, int max_iter, double tol, int mstep_iter,
+                   const CmoeBounds& bounds);
+
+// Per-observation log p(y | x) and posterior prompt probabilities at p.
+double cmoe_log_density(const Eigen::Ref<const Eigen::MatrixXd>& x,
+                        const Eigen::Ref<const Eigen::VectorXd>& y,
+                        const Eigen::Ref<const Eigen::VectorXd>& logf0, Expert expert,
+                        const CmoeParams& p, Eigen::Ref<Eigen::VectorXd> logdens,
+                        Eigen::Ref<Eigen::VectorXd> posterior);
+
+// One M-step from given prompt weights w (turns weights into a start); the
+// expert starts from start.eta. lambda is set to mean(w), within bounds.
+CmoeParams cmoe_m_step(const Eigen::Ref<const Eigen::MatrixXd>& x,
+                       const Eigen::Ref<const Eigen::VectorXd>& y,
+                       const Eigen::Ref<const Eigen::VectorXd>& w, Expert expert,
+                       const CmoeParams& start, int mstep_iter, const CmoeBounds& bounds);
+
+}  // namespace moerates
+
+#endif

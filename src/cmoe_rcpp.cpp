@@ -1,0 +1,101 @@
+// Thin Rcpp layer over cmoe_core: converts R objects, checks the shapes the
+// core relies on, and lets Rcpp turn any C++ exception into an R error.
+#include <RcppEigen.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "cmoe_core.h"
+
+using moerates::CmoeParams;
+
+namespace {
+
+void require(bool ok, const std::string& what) {
+  if (!ok) throw std::invalid_argument("internal: " + what);
+}
+
+moerates::Expert expert_from(const std::string& name) {
+  if (name == "linear") return moerates::Expert::Linear;
+  if (name == "sigmoid") return moerates::Expert::Sigmoid;
+  if (name == "tanh") return moerates::Expert::Tanh;
+  throw std::invalid_argument("internal: unknown expert " + name);
+}
+
+CmoeParams params_from(const Rcpp::List& p, int d) {
+  const double lambda = Rcpp::as<double>(p["lambda"]);
+  const double nu = Rcpp::as<double>(p["nu"]);
+  const Eigen::VectorXd eta = Rcpp::as<Eigen::VectorXd>(p["eta"]);
+  require(eta.size() == d + 1, "eta must have length d + 1");
+  require(lambda > 0 && lambda < 1, "lambda must be in (0, 1)");
+  require(nu > 0 && std::isfinite(nu), "nu must be positive");
+  return CmoeParams{lambda, eta, nu};
+}
+
+Rcpp::List params_to(const CmoeParams& p) {
+  return Rcpp::List::create(Rcpp::Named("lambda") = p.lambda,
+                            Rcpp::Named("eta") = Rcpp::wrap(p.eta),
+                            Rcpp::Named("nu") = p.nu);
+}
+
+moerates::CmoeBounds bounds_from(const Rcpp::NumericVector& b) {
+  require(b.size() == 2, "bounds must be (lambda, nu)");
+  require(b[0] > 0 && b[0] < 0.5 && b[1] > 0, "bounds out of range");
+  return moerates::CmoeBounds{b[0], b[1]};
+}
+
+}  // namespace
+
+// [[Rcpp::export(.cmoe_em_cpp)]]
+Rcpp::List cmoe_em_cpp(const Eigen::Map<Eigen::MatrixXd>& x, const Eigen::Map<Eigen::VectorXd>& y,
+                       const Eigen::Map<Eigen::VectorXd>& logf0, const std::string& expert,
+                       const Rcpp::List& start, int max_iter, double tol, int mstep_iter,
+                       const Rcpp::NumericVector& bounds) {
+  require(y.size() == x.rows() && logf0.size() == x.rows(),
+          "x, y and logf0 must have one entry per observation");
+  require(max_iter >= 0 && tol >= 0 && mstep_iter >= 1, "bad iteration settings");
+  const moerates::CmoeResult res =
+      moerates::cmoe_em(x, y, logf0, expert_from(expert), params_from(start, x.cols()),
+                        max_iter, tol, mstep_iter, bounds_from(bounds));
+  return Rcpp::List::create(
+      Rcpp::Named("params") = params_to(res.params),
+      Rcpp::Named("loglik") = Rcpp::wrap(res.loglik),
+      Rcpp::Named("posterior") = Rcpp::wrap(res.posterior),
+      Rcpp::Named("iterations") = res.iterations,
+      Rcpp::Named("converged") = res.converged,
+      Rcpp::Named("lambda_bound_hits") = res.diag.lambda_bound_hits,
+      Rcpp::Named("nu_floor_hits") = res.diag.nu_floor_hits,
+      Rcpp::Named("prompt_empty") = res.diag.prompt_empty,
+      Rcpp::Named("decreases") = res.diag.decreases,
+      Rcpp::Named("nonfinite") = res.diag.nonfinite);
+}
+
+// Per-row log p(y | x) and posterior prompt probabilities.
+// [[Rcpp::export(.cmoe_log_density_cpp)]]
+Rcpp::List cmoe_log_density_cpp(const Eigen::Map<Eigen::MatrixXd>& x,
+                                const Eigen::Map<Eigen::VectorXd>& y,
+                                const Eigen::Map<Eigen::VectorXd>& logf0,
+                                const std::string& expert, const Rcpp::List& params) {
+  require(y.size() == x.rows() && logf0.size() == x.rows(),
+          "x, y and logf0 must have one entry per observation");
+  Eigen::VectorXd logdens(x.rows()), posterior(x.rows());
+  moerates::cmoe_log_density(x, y, logf0, expert_from(expert), params_from(params, x.cols()),
+                             logdens, posterior);
+  return Rcpp::List::create(Rcpp::Named("logdens") = Rcpp::wrap(logdens),
+                            Rcpp::Named("posterior") = Rcpp::wrap(posterior));
+}
+
+// One M-step from given prompt weights; the expert's iterations start at
+// start$eta.
+// [[Rcpp::export(.cmoe_mstep_cpp)]]
+Rcpp::List cmoe_mstep_cpp(const Eigen::Map<Eigen::MatrixXd>& x, const Eigen::Map<Eigen::VectorXd>& y,
+                          const Eigen::Map<Eigen::VectorXd>& w, const std::string& expert,
+                          const Rcpp::List& start, int mstep_iter,
+                          const Rcpp::NumericVector& bounds) {
+  require(y.size() == x.rows() && w.size() == x.rows(),
+          "x, y and w must have one entry per observation");
+  require(mstep_iter >= 1, "mstep_iter must be positive");
+  return params_to(moerates::cmoe_m_step(x, y, w, expert_from(expert),
+                                         params_from(start, x.cols()), mstep_iter,
+                                         bounds_from(bounds)));
+}
