@@ -61,10 +61,15 @@ fingerprint <- function(functions) {
       list()
     } else {
       vals <- mget(setdiff(sort(ls(env, all.names = TRUE)), "..."), envir = env)
-      lapply(vals, function(v) {
-        if (is.function(v)) deparse(v) else if (is.environment(v)) "<environment>" else v
-      })
+      lapply(vals, comparable)
     }
     list(code = deparse(f), enclosed = enclosed)
   })
+}
+
+comparable <- function(v) {
+  if (is.function(v)) return(deparse(v))
+  if (is.environment(v)) return("<environment>")
+  if (is.list(v)) return(lapply(v, comparable))
+  v
 }

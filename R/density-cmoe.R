@@ -20,8 +20,8 @@
 #' integrate(function(y) dcmoe(rep(0.5, length(y)), y, truth, f0), -Inf, Inf)
 #' @export
 dcmoe <- function(x, y, params, pretrained, log = FALSE) {
-  check_cmoe_params(params)
-  check_pretrained(pretrained)
+  params <- check_cmoe_params(params)
+  pretrained <- check_pretrained(pretrained)
   check_flag(log, "log")
   d <- cmoe_dimension(params, pretrained)
   x <- as_covariates(x, "x", d = d)

@@ -39,7 +39,7 @@
 #' isTRUE(distinguishable(pretrained_model("gaussian", eta0 = c(2, 0), nu0 = 1), "tanh"))
 #' @export
 distinguishable <- function(pretrained, expert = "linear") {
-  check_pretrained(pretrained)
+  pretrained <- check_pretrained(pretrained)
   expert <- check_expert(expert, "expert")
   verdict <- function(value, ...) {
     structure(value, reason = paste0(...), class = "cmoe_distinguishability")

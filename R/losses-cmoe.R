@@ -48,15 +48,15 @@ cmoe_loss <- function(estimate, truth, pretrained = NULL) {
     if (is.null(pretrained)) pretrained <- estimate$pretrained
     estimate <- estimate$params
   } else {
-    check_cmoe_params(estimate, "estimate")
+    estimate <- check_cmoe_params(estimate, "estimate")
   }
-  check_cmoe_params(truth, "truth")
+  truth <- check_cmoe_params(truth, "truth")
   if (estimate$expert != truth$expert || length(estimate$eta) != length(truth$eta)) {
     stop_arg("truth", "must have the estimate's expert (\"", estimate$expert, "\") and d = ",
              length(estimate$eta) - 1, ", not \"", truth$expert, "\" and d = ",
              length(truth$eta) - 1, ".")
   }
-  if (!is.null(pretrained)) check_pretrained(pretrained)
+  if (!is.null(pretrained)) pretrained <- check_pretrained(pretrained)
   lambda <- abs(estimate$lambda - truth$lambda)
   theta_hat <- c(estimate$eta, estimate$nu)
   theta_star <- c(truth$eta, truth$nu)

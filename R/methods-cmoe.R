@@ -134,9 +134,11 @@ cmoe_scores <- function(fit, theta) {
   h <- expert_mean(params$expert, eta, fit$x)
   r <- fit$y - h
   slope <- switch(params$expert, linear = 1, sigmoid = h * (1 - h), tanh = 1 - h^2)
-  cbind(w / lambda - (1 - w) / (1 - lambda),
-        (w * r / nu * slope) * cbind(fit$x, 1),
-        w * (r^2 / (2 * nu^2) - 1 / (2 * nu)))
+  out <- cbind(w / lambda - (1 - w) / (1 - lambda),
+               (w * r / nu * slope) * cbind(fit$x, 1),
+               w * (r^2 / (2 * nu^2) - 1 / (2 * nu)))
+  colnames(out) <- c("lambda", eta_names(d), "nu")
+  out
 }
 
 #' @rdname cmoe_fit-methods
@@ -228,7 +230,8 @@ predict.cmoe_fit <- function(object, newdata,
 #'
 #' @param x A `cmoe_fit` object.
 #' @param which Panels to draw, a subset of `1:2`.
-#' @param ... Passed to the first [graphics::plot()] call of each panel.
+#' @param ... Graphical parameters for each panel's plot, e.g. `main`, `xlab`
+#'   or `las`; they override the defaults.
 #' @return `x`, invisibly.
 #' @examples
 #' set.seed(1)
@@ -250,9 +253,9 @@ plot.cmoe_fit <- function(x, which = 1:2, ...) {
     index <- if (d == 1) x$x[, 1] else drop(x$x %*% p$eta[seq_len(d)]) + p$eta[d + 1]
     ramp <- grDevices::colorRamp(c("grey60", "red3"))
     cols <- grDevices::rgb(ramp(x$posterior), alpha = 110, maxColorValue = 255)
-    graphics::plot(index, x$y, col = cols, pch = 16, cex = 0.5,
-                   xlab = if (d == 1) "x" else "prompt index a'x + b", ylab = "y",
-                   main = "Data and experts", ...)
+    plot_panel(index, x$y, list(col = cols, pch = 16, cex = 0.5, ylab = "y",
+                                xlab = if (d == 1) "x" else "prompt index a'x + b",
+                                main = "Data and experts"), ...)
     grid <- seq(min(index), max(index), length.out = 200)
     if (d == 1) {
       graphics::lines(grid, expert_mean(p$expert, p$eta, matrix(grid)), col = "red3", lwd = 2)
@@ -264,10 +267,6 @@ plot.cmoe_fit <- function(x, which = 1:2, ...) {
       graphics::lines(grid, expert_value(p$expert, grid), col = "red3", lwd = 2)
     }
   }
-  if (2 %in% which) {
-    graphics::plot(seq_along(x$loglik_trace) - 1, x$loglik_trace, type = "l",
-                   xlab = "EM iteration", ylab = "log-likelihood",
-                   main = "Log-likelihood trace", ...)
-  }
+  if (2 %in% which) plot_loglik_trace(x$loglik_trace, ...)
   invisible(x)
 }

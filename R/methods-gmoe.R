@@ -221,7 +221,8 @@ predict.gmoe_fit <- function(object, newdata, type = c("mean", "gate", "componen
 #'
 #' @param x A `gmoe_fit` object.
 #' @param which Panels to draw, a subset of `1:3` (2 and 3 need \eqn{d = 1}).
-#' @param ... Passed to the first [graphics::plot()] call of each panel.
+#' @param ... Graphical parameters for each panel's plot, e.g. `main`, `xlab`
+#'   or `las`; they override the defaults.
 #' @return `x`, invisibly.
 #' @examples
 #' set.seed(1)
@@ -243,11 +244,7 @@ plot.gmoe_fit <- function(x, which = if (ncol(x$x) == 1) 1:3 else 1, ...) {
   }
   k <- length(x$params$pi)
   cols <- grDevices::hcl.colors(max(k, 2), "Dark 3")[seq_len(k)]
-  if (1 %in% which) {
-    graphics::plot(seq_along(x$loglik_trace) - 1, x$loglik_trace, type = "l",
-                   xlab = "EM iteration", ylab = "log-likelihood",
-                   main = "Log-likelihood trace", ...)
-  }
+  if (1 %in% which) plot_loglik_trace(x$loglik_trace, ...)
   if (any(which > 1)) {
     xs <- x$x[, 1]
     grid <- seq(min(xs), max(xs), length.out = 200)
@@ -255,8 +252,8 @@ plot.gmoe_fit <- function(x, which = if (ncol(x$x) == 1) 1:3 else 1, ...) {
   }
   if (2 %in% which) {
     comp <- max.col(x$responsibilities, ties.method = "first")
-    graphics::plot(xs, x$y, col = grDevices::adjustcolor(cols[comp], 0.4), pch = 16,
-                   cex = 0.5, xlab = "x", ylab = "y", main = "Experts", ...)
+    plot_panel(xs, x$y, list(col = grDevices::adjustcolor(cols[comp], 0.4), pch = 16,
+                             cex = 0.5, xlab = "x", ylab = "y", main = "Experts"), ...)
     top <- max.col(gates, ties.method = "first")
     for (j in seq_len(k)) {
       line <- x$params$a[j, 1] * grid + x$params$b[j]
@@ -266,9 +263,22 @@ plot.gmoe_fit <- function(x, which = if (ncol(x$x) == 1) 1:3 else 1, ...) {
     graphics::lines(grid, conditional_mean(matrix(grid), x$params), lty = 2)
   }
   if (3 %in% which) {
-    graphics::matplot(grid, gates, type = "l", lty = 1, lwd = 2, col = cols,
-                      ylim = c(0, 1), xlab = "x", ylab = "gate probability",
-                      main = "Gates", ...)
+    args <- utils::modifyList(list(type = "l", lty = 1, lwd = 2, col = cols, ylim = c(0, 1),
+                                   xlab = "x", ylab = "gate probability", main = "Gates"),
+                              list(...))
+    do.call(graphics::matplot, c(list(grid, gates), args))
   }
   invisible(x)
+}
+
+# A panel's plot() call whose defaults (labels, colours) can be overridden
+# through `...`.
+plot_panel <- function(x, y, defaults, ...) {
+  do.call(graphics::plot, c(list(x, y), utils::modifyList(defaults, list(...))))
+}
+
+plot_loglik_trace <- function(trace, ...) {
+  plot_panel(seq_along(trace) - 1, trace,
+             list(type = "l", xlab = "EM iteration", ylab = "log-likelihood",
+                  main = "Log-likelihood trace"), ...)
 }

@@ -46,12 +46,20 @@ cmoe_coef <- function(params) {
   c(lambda = params$lambda, params$eta, nu = params$nu)
 }
 
+# The class alone is not enough: an object edited by hand (p$lambda <- 0)
+# is rebuilt, so that its contents are checked before they reach C++.
 check_cmoe_params <- function(params, arg = "params") {
   if (!inherits(params, "cmoe_params")) {
     stop_arg(arg, "must be a `cmoe_params` object (see ?cmoe_params), not ",
              class(params)[1], ".")
   }
-  params
+  rebuild(arg, cmoe_params(params$lambda, params$eta, params$nu, params$expert))
+}
+
+rebuild <- function(arg, expr) {
+  tryCatch(expr, error = function(e) {
+    stop_arg(arg, "holds invalid contents: ", conditionMessage(e))
+  })
 }
 
 # The covariate dimension of params, checked against the pre-trained model.

@@ -151,7 +151,13 @@ check_pretrained <- function(pretrained, arg = "pretrained") {
   if (!inherits(pretrained, "cmoe_pretrained")) {
     stop_arg(arg, "must be made by pretrained_model(), not a ", class(pretrained)[1], ".")
   }
-  pretrained
+  if (identical(pretrained$family, "user")) {
+    return(rebuild(arg, pretrained_model(logdensity = pretrained$logdensity,
+                                         simulate = pretrained$simulate,
+                                         mean = pretrained$mean)))
+  }
+  rebuild(arg, pretrained_model(pretrained$family, pretrained$expert, pretrained$eta0,
+                                pretrained$nu0, pretrained$df))
 }
 
 # log f0(y_i | x_i), checked: what every fit, density and loss is built on.

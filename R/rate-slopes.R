@@ -131,6 +131,13 @@ slope_fit <- function(x, y, v, level) {
 #' @param ... Unused.
 #' @export
 print.rate_slopes <- function(x, digits = 4, ...) {
+  columns <- c("metric", "slope", "lower", "upper", "theory", "points", "n_min", "n_max",
+               "lack_of_fit_p")
+  if (!all(columns %in% names(x))) {
+    # a subset of the columns: no longer a full table of slopes
+    print(as.data.frame(unclass(x), stringsAsFactors = FALSE), digits = digits, ...)
+    return(invisible(x))
+  }
   level <- attr(x, "level")
   shown <- data.frame(metric = x$metric,
                       slope = format(round(x$slope, digits)),

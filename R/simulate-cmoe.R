@@ -26,8 +26,8 @@
 #' @export
 rcmoe <- function(n, params, pretrained, x = NULL) {
   n <- check_count(n, "n")
-  check_cmoe_params(params)
-  check_pretrained(pretrained)
+  params <- check_cmoe_params(params)
+  pretrained <- check_pretrained(pretrained)
   d <- cmoe_dimension(params, pretrained)
   if (is.null(x)) {
     x <- matrix(stats::rnorm(n * d), n, d)

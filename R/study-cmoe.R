@@ -101,10 +101,10 @@ print.cmoe_scenario <- function(x, ...) {
   cat(sprintf("Contaminated MoE scenario \"%s\"%s\n", x$scenario,
               if (x$power > 0) sprintf(" (power %g)", x$power) else ""))
   cat("  pre-trained:", pretrained_label(x$pretrained), "\n")
-  cat("  truth at n = 100:  ", format(cmoe_coef(x$truth(100)), digits = 4), "\n")
-  cat("  truth at n = 1e5:  ", format(cmoe_coef(x$truth(1e5)), digits = 4), "\n")
-  cat("  predicted slopes:  ", paste(names(x$theory), format(x$theory, digits = 3),
-                                     sep = " ", collapse = ", "), "\n")
+  show <- function(v) paste(names(v), format(v, digits = 3), sep = " ", collapse = ", ")
+  cat("  truth at n = 100:", show(cmoe_coef(x$truth(100))), "\n")
+  cat("  truth at n = 1e5:", show(cmoe_coef(x$truth(1e5))), "\n")
+  cat("  predicted slopes:", show(x$theory), "\n")
   invisible(x)
 }
 
@@ -117,7 +117,10 @@ print.cmoe_scenario <- function(x, ...) {
 #'
 #' **Metrics**, each with its predicted slope (see [cmoe_scenario()]):
 #' `lambda`, `eta`, `nu`, `prompt` (the errors of [cmoe_loss()]), `loss` (the
-#' scenario's scaled loss), and `iterations` (EM iterations, no theory).
+#' scenario's scaled loss), `iterations` (EM iterations, no theory) and
+#' `at_bound` (1 when the fit's \eqn{\lambda} ended at its bound, which
+#' happens at small \eqn{n} when the prompt is close to \eqn{f_0}{f0}; the
+#' fit's warning is not repeated).
 #'
 #' **Starts.** `start = "truth"` starts EM at the true parameters, so the
 #' study measures the maximum-likelihood estimator near the truth, which is
@@ -150,7 +153,7 @@ cmoe_study <- function(scenario, n = round(10^seq(2.5, 5, by = 0.25)), reps = 20
     stop_arg("start", "must be \"truth\" or \"default\".")
   })
   n_starts <- check_count(n_starts, "n_starts")
-  if (!inherits(control, "cmoe_control")) stop_arg("control", "must be made by cmoe_control().")
+  control <- check_cmoe_control(control)
   run <- cmoe_study_functions(scenario, start, n_starts, control)
   study <- rate_study(run$simulate, run$fit, run$metrics, n = n, reps = reps,
                       theory = scenario$theory, ...)
@@ -169,12 +172,14 @@ cmoe_study_functions <- function(scenario, start, n_starts, control) {
     simulate = function(n) rcmoe(n, truth_at(n), pretrained),
     fit = function(data, n) {
       init <- if (start == "truth") truth_at(n) else NULL
-      fit_cmoe(data$x, data$y, pretrained, init = init,
-               n_starts = if (is.null(init)) n_starts else 1, control = control)
+      # a fit with lambda at its bound is counted by the at_bound metric
+      suppressWarnings(fit_cmoe(data$x, data$y, pretrained, init = init,
+                                n_starts = if (is.null(init)) n_starts else 1,
+                                control = control))
     },
     metrics = function(fit, n) {
       l <- cmoe_loss(fit, truth_at(n))
       c(l[c("lambda", "eta", "nu", "prompt")], loss = l[[loss]],
-        iterations = fit$iterations)
+        iterations = fit$iterations, at_bound = as.numeric(fit$diagnostics$lambda_at_bound))
     })
 }

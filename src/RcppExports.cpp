@@ -12,8 +12,8 @@ Rcpp::Rostream<false>& Rcpp::Rcerr = Rcpp::Rcpp_cerr_get();
 #endif
 
 // cmoe_em_cpp
-Rcpp::List cmoe_em_cpp(const Eigen::Map<Eigen::MatrixXd>& x, const Eigen::Map<Eigen::VectorXd>& y, const Eigen::Map<Eigen::VectorXd>& logf0, const std::string& expert, const Rcpp::List& start, int max_iter, double tol, int mstep_iter, const Rcpp::NumericVector& bounds);
-RcppExport SEXP _moerates_cmoe_em_cpp(SEXP xSEXP, SEXP ySEXP, SEXP logf0SEXP, SEXP expertSEXP, SEXP startSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP mstep_iterSEXP, SEXP boundsSEXP) {
+Rcpp::List cmoe_em_cpp(const Eigen::Map<Eigen::MatrixXd>& x, const Eigen::Map<Eigen::VectorXd>& y, const Eigen::Map<Eigen::VectorXd>& logf0, const std::string& expert, const Rcpp::List& start, int max_iter, double tol, int mstep_iter, bool accelerate, const Rcpp::NumericVector& bounds);
+RcppExport SEXP _moerates_cmoe_em_cpp(SEXP xSEXP, SEXP ySEXP, SEXP logf0SEXP, SEXP expertSEXP, SEXP startSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP mstep_iterSEXP, SEXP accelerateSEXP, SEXP boundsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -25,8 +25,9 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
     Rcpp::traits::input_parameter< double >::type tol(tolSEXP);
     Rcpp::traits::input_parameter< int >::type mstep_iter(mstep_iterSEXP);
+    Rcpp::traits::input_parameter< bool >::type accelerate(accelerateSEXP);
     Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type bounds(boundsSEXP);
-    rcpp_result_gen = Rcpp::wrap(cmoe_em_cpp(x, y, logf0, expert, start, max_iter, tol, mstep_iter, bounds));
+    rcpp_result_gen = Rcpp::wrap(cmoe_em_cpp(x, y, logf0, expert, start, max_iter, tol, mstep_iter, accelerate, bounds));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -109,7 +110,7 @@ END_RCPP
 }
 
 static const R_CallMethodDef CallEntries[] = {
-    {"_moerates_cmoe_em_cpp", (DL_FUNC) &_moerates_cmoe_em_cpp, 9},
+    {"_moerates_cmoe_em_cpp", (DL_FUNC) &_moerates_cmoe_em_cpp, 10},
     {"_moerates_cmoe_log_density_cpp", (DL_FUNC) &_moerates_cmoe_log_density_cpp, 5},
     {"_moerates_cmoe_mstep_cpp", (DL_FUNC) &_moerates_cmoe_mstep_cpp, 7},
     {"_moerates_gmoe_em_cpp", (DL_FUNC) &_moerates_gmoe_em_cpp, 6},

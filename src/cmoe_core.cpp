@@ -1,6 +1,9 @@
 #include "cmoe_core.h"
 
+#include "fast_exp.h"
+
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <utility>
@@ -11,33 +14,24 @@ namespace {
 
 constexpr double kLog2Pi = 1.8378770664093454836;
 
+// Rows per chunk of the E-step and of the nonlinear experts: a product of
+// 64 factors in [1, 2] cannot overflow, and the scratch stays on the stack.
+constexpr int kChunk = 64;
+
 // Below this summed prompt weight the weighted least squares has no data to
 // speak of; the prompt's (eta, nu) are then kept rather than divided by ~0.
 constexpr double kEmptyWeight = 1e-250;
 
-inline double expert_value(Expert e, double z) {
-  switch (e) {
-    case Expert::Sigmoid:
-      return z >= 0 ? 1.0 / (1.0 + std::exp(-z)) : std::exp(z) / (1.0 + std::exp(z));
-    case Expert::Tanh:
-      return std::tanh(z);
-    case Expert::Linear:
-      break;
-  }
-  return z;
-}
-
-// dh/dz written in terms of h, which is already at hand.
-inline double expert_slope(Expert e, double h) {
-  switch (e) {
-    case Expert::Sigmoid:
-      return h * (1.0 - h);
-    case Expert::Tanh:
-      return 1.0 - h * h;
-    case Expert::Linear:
-      break;
-  }
-  return 1.0;
+// EM converges linearly, so a small last gain can hide a large remaining
+// one. Aitken's extrapolation estimates what is left from the ratio of the
+// last two gains, a = gain / last_gain: gain * a / (1 - a). Converged when
+// the last gain and the estimated remainder are both within `bound`; a gain
+// at or below zero (rounding) means the likelihood no longer moves.
+bool converged(double gain, double last_gain, double bound) {
+  if (gain <= 0) return gain > -bound;
+  if (gain > bound || !(last_gain > 0)) return false;
+  const double a = gain / last_gain;
+  return a < 1 && gain * a / (1 - a) <= bound;
 }
 
 // Holds the data and every n-sized buffer of a fit, allocated once. The
@@ -50,30 +44,48 @@ class Fitter {
          const CmoeBounds& bounds)
       : x_(x), y_(y), logf0_(logf0), expert_(expert), mstep_iter_(mstep_iter),
         bounds_(bounds), n_(static_cast<int>(x.rows())), d_(static_cast<int>(x.cols())),
-        z_(n_), r_(n_), w_(n_), z_try_(n_), r_try_(n_), jacobian_(n_, d_ + 1), scaled_slope_(n_), scaled_resid_(n_),
+        z_(n_), r_(n_), w_(n_), z_try_(n_), r_try_(n_), v_(n_), q_(n_),
         A_(d_ + 1, d_ + 1), c_(d_ + 1) {}
 
   void set_eta(const Eigen::VectorXd& eta) { predict(eta, z_, r_); }
 
   // Posterior prompt weights into w_ and the log-likelihood; per-row
-  // log-densities into logdens when it is given.
+  // log-densities into logdens when it is given. With t = la - lb the log
+  // terms of f0 and of the prompt, everything follows from e = exp(-|t|) in
+  // (0, 1]: one vectorised exp per row, and one log per chunk for the sum of
+  // log(1 + e), whose product over a chunk cannot overflow.
   double e_step(const CmoeParams& p, double* logdens) {
     const double log_lambda = std::log(p.lambda), log_rest = std::log1p(-p.lambda);
     const double constant = log_lambda - 0.5 * (kLog2Pi + std::log(p.nu));
     const double half_inv_nu = 0.5 / p.nu;
-    double total = 0.0;
-    for (int i = 0; i < n_; ++i) {
-      const double lb = constant - r_[i] * r_[i] * half_inv_nu;
-      const double la = log_rest + logf0_[i];
-      const double ll = std::max(la, lb) + std::log1p(std::exp(-std::abs(la - lb)));
-      w_[i] = std::exp(lb - ll);
-      if (logdens) logdens[i] = ll;
-      total += ll;
+    double total = 0.0, weight = 0.0, wsse = 0.0;
+    for (int start = 0; start < n_; start += kChunk) {
+      const int len = std::min(kChunk, n_ - start);
+      const auto r = r_.segment(start, len).array();
+      la_ = log_rest + logf0_.segment(start, len).array();
+      lb_ = constant - r.square() * half_inv_nu;
+      top_ = la_.max(lb_);
+      e_ = -(la_ - lb_).abs();
+      detail::exp_nonpositive(e_.data(), len);
+      w_chunk_ = (la_ > lb_).select(e_, 1.0) / (1.0 + e_);
+      w_.segment(start, len) = w_chunk_.matrix();
+      weight += w_chunk_.sum();
+      wsse += (w_chunk_ * r.square()).sum();
+      total += top_.sum() + std::log((1.0 + e_).prod());
+      if (logdens) {
+        Eigen::Map<Eigen::ArrayXd>(logdens + start, len) = top_ + e_.log1p();
+      }
     }
+    weight_ = weight;
+    wsse_ = wsse;
     return total;
   }
 
-  void set_weights(const Eigen::Ref<const Eigen::VectorXd>& w) { w_ = w; }
+  void set_weights(const Eigen::Ref<const Eigen::VectorXd>& w) {
+    w_ = w;
+    weight_ = w_.sum();
+    wsse_ = (w_.array() * r_.array().square()).sum();
+  }
   const Eigen::VectorXd& weights() const { return w_; }
 
   // lambda = mean(w) within bounds; eta by weighted least squares (one exact
@@ -81,7 +93,7 @@ class Fitter {
   // accepted only if it lowers the weighted residual sum of squares); nu the
   // weighted mean squared residual, floored.
   void m_step(CmoeParams& p, CmoeDiagnostics& diag) {
-    const double total = w_.sum();
+    const double total = weight_;
     double lambda = total / n_;
     if (lambda < bounds_.lambda || lambda > 1.0 - bounds_.lambda) {
       lambda = std::min(std::max(lambda, bounds_.lambda), 1.0 - bounds_.lambda);
@@ -93,7 +105,7 @@ class Fitter {
       return;
     }
     const double inv_total = 1.0 / total;
-    double sse = weighted_sse(r_, inv_total);
+    double sse = wsse_ * inv_total;
     const int steps = expert_ == Expert::Linear ? 1 : mstep_iter_;
     for (int step = 0; step < steps; ++step) {
       normal_equations(inv_total);
@@ -110,11 +122,33 @@ class Fitter {
   }
 
  private:
-  void predict(const Eigen::VectorXd& eta, Eigen::VectorXd& z, Eigen::VectorXd& r) const {
+  // z = x'a + b and r = y - h(z). The nonlinear experts go through
+  // e = exp(-|z|) (or exp(-2|z|)) in chunks, so they share the vectorised exp;
+  // tanh near 0, where 1 - e loses digits, is left to std::tanh.
+  void predict(const Eigen::VectorXd& eta, Eigen::VectorXd& z, Eigen::VectorXd& r) {
     z.noalias() = x_ * eta.head(d_);
-    for (int i = 0; i < n_; ++i) {
-      z[i] += eta[d_];
-      r[i] = y_[i] - expert_value(expert_, z[i]);
+    z.array() += eta[d_];
+    if (expert_ == Expert::Linear) {
+      r = y_ - z;
+      return;
+    }
+    const double factor = expert_ == Expert::Tanh ? 2.0 : 1.0;
+    for (int start = 0; start < n_; start += kChunk) {
+      const int len = std::min(kChunk, n_ - start);
+      e_ = -factor * z.segment(start, len).array().abs();
+      detail::exp_nonpositive(e_.data(), len);
+      for (int j = 0; j < len; ++j) {
+        const double zi = z[start + j], e = e_[j];
+        double h;
+        if (expert_ == Expert::Sigmoid) {
+          h = (zi >= 0 ? 1.0 : e) / (1.0 + e);
+        } else if (std::abs(zi) < 0.3) {
+          h = std::tanh(zi);
+        } else {
+          h = std::copysign((1.0 - e) / (1.0 + e), zi);
+        }
+        r[start + j] = y_[start + j] - h;
+      }
     }
   }
 
@@ -125,20 +159,37 @@ class Fitter {
   }
 
   // A = sum u_i g_i^2 xt_i xt_i', c = sum u_i g_i r_i xt_i with xt = (x, 1),
-  // g = dh/dz and u = w / sum(w): the Gauss-Newton system at the current eta,
-  // as J'J and J's with J = diag(sqrt(u) g) [x, 1] and s = sqrt(u) r.
+  // g = dh/dz and u = w / sum(w): the Gauss-Newton system at the current
+  // eta. With v = u g^2 and q = u g r every entry is one vectorised sum,
+  // which for the few columns of a prompt beats a general matrix product.
   void normal_equations(double inv_total) {
-    for (int i = 0; i < n_; ++i) {
-      const double root_u = std::sqrt(w_[i] * inv_total);
-      scaled_slope_[i] = root_u * expert_slope(expert_, y_[i] - r_[i]);
-      scaled_resid_[i] = root_u * r_[i];
+    const auto u = w_.array() * inv_total;
+    const auto h = y_.array() - r_.array();
+    switch (expert_) {
+      case Expert::Linear:
+        v_.array() = u;
+        q_.array() = u * r_.array();
+        break;
+      case Expert::Sigmoid:
+        q_.array() = u * h * (1.0 - h);
+        v_.array() = q_.array() * h * (1.0 - h);
+        q_.array() *= r_.array();
+        break;
+      case Expert::Tanh:
+        q_.array() = u * (1.0 - h.square());
+        v_.array() = q_.array() * (1.0 - h.square());
+        q_.array() *= r_.array();
+        break;
     }
-    jacobian_.leftCols(d_) = x_.array().colwise() * scaled_slope_.array();
-    jacobian_.col(d_) = scaled_slope_;
-    A_.setZero();
-    A_.selfadjointView<Eigen::Lower>().rankUpdate(jacobian_.transpose());
+    for (int j = 0; j < d_; ++j) {
+      const auto vx = v_.array() * x_.col(j).array();
+      for (int i = j; i < d_; ++i) A_(i, j) = (vx * x_.col(i).array()).sum();
+      A_(d_, j) = vx.sum();
+      c_[j] = (q_.array() * x_.col(j).array()).sum();
+    }
+    A_(d_, d_) = v_.sum();
+    c_[d_] = q_.sum();
     A_.triangularView<Eigen::StrictlyUpper>() = A_.transpose();
-    c_.noalias() = jacobian_.transpose() * scaled_resid_;
   }
 
   // Tries steps from eta, damped more after each failure; true if one lowered
@@ -184,12 +235,80 @@ class Fitter {
   CmoeBounds bounds_;
   int n_, d_;
   Eigen::VectorXd z_, r_, w_, z_try_, r_try_;
-  Eigen::MatrixXd jacobian_;
-  Eigen::VectorXd scaled_slope_, scaled_resid_;
+  Eigen::VectorXd v_, q_;
   Eigen::MatrixXd A_;
   Eigen::VectorXd c_;
   double mu_ = 1e-3;
+  // Summed weights and weighted squared residuals at w_ and r_, kept by the
+  // E-step so that the M-step needs no pass of its own for them.
+  double weight_ = 0.0, wsse_ = 0.0;
+  using ChunkArray = Eigen::Array<double, Eigen::Dynamic, 1, Eigen::ColMajor, kChunk, 1>;
+  ChunkArray la_, lb_, top_, e_, w_chunk_;
 };
+
+}  // namespace
+
+namespace {
+
+// One EM step from p, whose E-step is done: p becomes F(p), and the
+// log-likelihood at the new p is returned with its E-step done.
+double em_step(Fitter& fitter, CmoeParams& p, CmoeDiagnostics& diag) {
+  fitter.m_step(p, diag);
+  return fitter.e_step(p, nullptr);
+}
+
+// (logit lambda, eta, log nu): the extrapolation works here, so that every
+// extrapolated point is a valid parameter.
+Eigen::VectorXd to_free(const CmoeParams& p) {
+  const int q = static_cast<int>(p.eta.size());
+  Eigen::VectorXd phi(q + 2);
+  phi[0] = std::log(p.lambda) - std::log1p(-p.lambda);
+  phi.segment(1, q) = p.eta;
+  phi[q + 1] = std::log(p.nu);
+  return phi;
+}
+
+CmoeParams from_free(const Eigen::VectorXd& phi, const CmoeBounds& bounds) {
+  const int q = static_cast<int>(phi.size()) - 2;
+  const double lambda = 1.0 / (1.0 + std::exp(-phi[0]));
+  return CmoeParams{std::min(std::max(lambda, bounds.lambda), 1.0 - bounds.lambda),
+                    phi.segment(1, q), std::max(std::exp(phi[q + 1]), bounds.nu)};
+}
+
+// One SQUAREM cycle (Varadhan and Roland 2008, scheme S3) from p, whose
+// E-step is done: two EM steps, a jump along them, and an EM step from the
+// jump, kept only if it ends at least as high as the second EM step (else
+// the second EM step is kept), so the log-likelihood never decreases.
+double squarem_cycle(Fitter& fitter, CmoeParams& p, const CmoeBounds& bounds,
+                     CmoeDiagnostics& diag) {
+  const Eigen::VectorXd phi0 = to_free(p);
+  CmoeParams p1 = p;
+  const double ll1 = em_step(fitter, p1, diag);
+  if (!std::isfinite(ll1)) return ll1;
+  CmoeParams p2 = p1;
+  const double ll2 = em_step(fitter, p2, diag);
+  if (!std::isfinite(ll2)) return ll2;
+  const Eigen::VectorXd r = to_free(p1) - phi0;
+  const Eigen::VectorXd v = to_free(p2) - to_free(p1) - r;
+  const double v_norm = v.norm();
+  if (v_norm > 0 && std::isfinite(v_norm)) {
+    const double alpha = std::min(-r.norm() / v_norm, -1.0);
+    CmoeParams jump = from_free(phi0 - 2.0 * alpha * r + alpha * alpha * v, bounds);
+    fitter.set_eta(jump.eta);
+    if (std::isfinite(fitter.e_step(jump, nullptr))) {
+      const double ll3 = em_step(fitter, jump, diag);
+      if (std::isfinite(ll3) && ll3 >= ll2) {
+        p = jump;
+        return ll3;
+      }
+    }
+    ++diag.squarem_fallbacks;
+    fitter.set_eta(p2.eta);
+    fitter.e_step(p2, nullptr);
+  }
+  p = p2;
+  return ll2;
+}
 
 }  // namespace
 
@@ -197,7 +316,7 @@ CmoeResult cmoe_em(const Eigen::Ref<const Eigen::MatrixXd>& x,
                    const Eigen::Ref<const Eigen::VectorXd>& y,
                    const Eigen::Ref<const Eigen::VectorXd>& logf0, Expert expert,
                    const CmoeParams& start, int max_iter, double tol, int mstep_iter,
-                   const CmoeBounds& bounds) {
+                   bool accelerate, const CmoeBounds& bounds) {
   Fitter fitter(x, y, logf0, expert, mstep_iter, bounds);
   CmoeResult res{start, {}, Eigen::VectorXd(), 0, false, CmoeDiagnostics()};
   CmoeParams& p = res.params;
@@ -209,10 +328,11 @@ CmoeResult cmoe_em(const Eigen::Ref<const Eigen::MatrixXd>& x,
     res.posterior = fitter.weights();
     return res;
   }
+  double last_gain = std::numeric_limits<double>::quiet_NaN();
   for (int it = 1; it <= max_iter; ++it) {
     const CmoeParams previous = p;
-    fitter.m_step(p, res.diag);
-    const double next = fitter.e_step(p, nullptr);
+    const double next = accelerate ? squarem_cycle(fitter, p, bounds, res.diag)
+                                   : em_step(fitter, p, res.diag);
     if (!std::isfinite(next)) {
       res.diag.nonfinite = true;
       p = previous;
@@ -222,13 +342,14 @@ CmoeResult cmoe_em(const Eigen::Ref<const Eigen::MatrixXd>& x,
     }
     res.loglik.push_back(next);
     res.iterations = it;
-    if (next < ll - 1e-10 * (1.0 + std::abs(ll))) ++res.diag.decreases;
-    const bool done = tol > 0 && std::abs(next - ll) <= tol * (1.0 + std::abs(next));
+    const double gain = next - ll;
+    if (gain < -1e-10 * (1.0 + std::abs(ll))) ++res.diag.decreases;
     ll = next;
-    if (done) {
+    if (tol > 0 && converged(gain, last_gain, tol * (1.0 + std::abs(next)))) {
       res.converged = true;
       break;
     }
+    last_gain = gain;
   }
   res.posterior = fitter.weights();
   return res;

@@ -29,6 +29,7 @@ struct CmoeDiagnostics {
   int nu_floor_hits = 0;      // M-steps in which nu was floored
   int prompt_empty = 0;       // M-steps with no prompt weight: (eta, nu) kept
   int decreases = 0;          // log-likelihood drops beyond rounding
+  int squarem_fallbacks = 0;  // SQUAREM cycles that kept the plain EM step
   bool nonfinite = false;     // a step gave a non-finite likelihood
 };
 
@@ -41,8 +42,10 @@ struct CmoeResult {
   CmoeDiagnostics diag;
 };
 
-// EM from `start`: at most max_iter iterations; stops when the relative
-// change |l_t - l_{t-1}| / (1 + |l_t|) falls below tol (never when tol = 0).
+// EM from `start`: at most max_iter iterations (plain EM steps, or SQUAREM
+// cycles of three EM steps when `accelerate`); stops when the last gain in
+// log-likelihood and Aitken's estimate of the gain still to come are both
+// below tol * (1 + |l_t|) (never when tol = 0).
 // A nonlinear expert's M-step takes at most mstep_iter Levenberg-Marquardt
 // steps, each accepted only if it lowers the weighted residual sum of
 // squares, so the log-likelihood never decreases.
@@ -50,7 +53,7 @@ CmoeResult cmoe_em(const Eigen::Ref<const Eigen::MatrixXd>& x,
                    const Eigen::Ref<const Eigen::VectorXd>& y,
                    const Eigen::Ref<const Eigen::VectorXd>& logf0, Expert expert,
                    const CmoeParams& start, int max_iter, double tol, int mstep_iter,
-                   const CmoeBounds& bounds);
+                   bool accelerate, const CmoeBounds& bounds);
 
 // Per-observation log p(y | x) and posterior prompt probabilities at p.
 double cmoe_log_density(const Eigen::Ref<const Eigen::MatrixXd>& x,

@@ -50,13 +50,13 @@ moerates::CmoeBounds bounds_from(const Rcpp::NumericVector& b) {
 Rcpp::List cmoe_em_cpp(const Eigen::Map<Eigen::MatrixXd>& x, const Eigen::Map<Eigen::VectorXd>& y,
                        const Eigen::Map<Eigen::VectorXd>& logf0, const std::string& expert,
                        const Rcpp::List& start, int max_iter, double tol, int mstep_iter,
-                       const Rcpp::NumericVector& bounds) {
+                       bool accelerate, const Rcpp::NumericVector& bounds) {
   require(y.size() == x.rows() && logf0.size() == x.rows(),
           "x, y and logf0 must have one entry per observation");
   require(max_iter >= 0 && tol >= 0 && mstep_iter >= 1, "bad iteration settings");
   const moerates::CmoeResult res =
       moerates::cmoe_em(x, y, logf0, expert_from(expert), params_from(start, x.cols()),
-                        max_iter, tol, mstep_iter, bounds_from(bounds));
+                        max_iter, tol, mstep_iter, accelerate, bounds_from(bounds));
   return Rcpp::List::create(
       Rcpp::Named("params") = params_to(res.params),
       Rcpp::Named("loglik") = Rcpp::wrap(res.loglik),
@@ -67,6 +67,7 @@ Rcpp::List cmoe_em_cpp(const Eigen::Map<Eigen::MatrixXd>& x, const Eigen::Map<Ei
       Rcpp::Named("nu_floor_hits") = res.diag.nu_floor_hits,
       Rcpp::Named("prompt_empty") = res.diag.prompt_empty,
       Rcpp::Named("decreases") = res.diag.decreases,
+      Rcpp::Named("squarem_fallbacks") = res.diag.squarem_fallbacks,
       Rcpp::Named("nonfinite") = res.diag.nonfinite);
 }
 

@@ -1,65 +1,16 @@
 #include "gmoe_core.h"
 
+#include "fast_exp.h"
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 namespace moerates {
 
 namespace {
 
 const double kLog2Pi = 1.8378770664093454836;
-
-#if defined(__SSE2__)
-// exp(x) of two values x <= 0: x = k log 2 + r with |r| <= log(2) / 2,
-// exp(r) by its Taylor polynomial of degree 13 (truncation below 1e-17
-// relative) and 2^k put into the exponent bits. Within about two ulp of
-// std::exp (a test compares responsibilities down to 1e-250); 0 below -708.
-inline __m128d exp_nonpositive_pd(__m128d x0) {
-  const __m128d lower = _mm_set1_pd(-708.0);
-  const __m128d shifter = _mm_set1_pd(6755399441055744.0);  // 1.5 * 2^52
-  const __m128d keep = _mm_cmpge_pd(x0, lower);
-  const __m128d x = _mm_max_pd(x0, lower);
-  // kd holds round(x / log 2) in its low mantissa bits.
-  const __m128d kd = _mm_add_pd(_mm_mul_pd(x, _mm_set1_pd(1.4426950408889634)), shifter);
-  const __m128d k = _mm_sub_pd(kd, shifter);
-  const __m128d r = _mm_sub_pd(_mm_sub_pd(x, _mm_mul_pd(k, _mm_set1_pd(0.6931471803691238))),
-                               _mm_mul_pd(k, _mm_set1_pd(1.9082149292705877e-10)));
-  // Estrin's scheme: a short dependency chain, so consecutive pairs overlap.
-  const auto pair = [&r](double c0, double c1) {
-    return _mm_add_pd(_mm_set1_pd(c0), _mm_mul_pd(_mm_set1_pd(c1), r));
-  };
-  const auto mul_add = [](__m128d a, __m128d b, __m128d c) {
-    return _mm_add_pd(a, _mm_mul_pd(b, c));
-  };
-  const __m128d r2 = _mm_mul_pd(r, r);
-  const __m128d r4 = _mm_mul_pd(r2, r2);
-  const __m128d r8 = _mm_mul_pd(r4, r4);
-  const __m128d low = mul_add(pair(1.0, 1.0), r2, pair(0.5, 1.0 / 6.0));
-  const __m128d mid = mul_add(pair(1.0 / 24.0, 1.0 / 120.0), r2, pair(1.0 / 720.0, 1.0 / 5040.0));
-  const __m128d high = mul_add(mul_add(pair(1.0 / 40320.0, 1.0 / 362880.0), r2,
-                               pair(1.0 / 3628800.0, 1.0 / 39916800.0)),
-                           r4, pair(1.0 / 479001600.0, 1.0 / 6227020800.0));
-  const __m128d p = mul_add(mul_add(low, r4, mid), r8, high);
-  const __m128i bits =
-      _mm_slli_epi64(_mm_add_epi64(_mm_castpd_si128(kd), _mm_set1_epi64x(1023)), 52);
-  return _mm_and_pd(_mm_mul_pd(p, _mm_castsi128_pd(bits)), keep);
-}
-#endif
-
-// exp(v) in place for v <= 0 and n even: the E-step's largest cost, done
-// two values at a time where SSE2 is available.
-void exp_nonpositive(double* v, int n) {
-#if defined(__SSE2__)
-  for (int i = 0; i < n; i += 2) _mm_storeu_pd(v + i, exp_nonpositive_pd(_mm_loadu_pd(v + i)));
-#else
-  for (int i = 0; i < n; ++i) v[i] = std::exp(v[i]);
-#endif
-}
 
 // Calls visit(start, block, lp, w, lse) for consecutive blocks of
 // observations, where column j of lp holds the log terms of component j and
@@ -90,7 +41,7 @@ double for_each_block(const ConstMat& x, const double* y, const GmoeKernel& kern
     for (int j = 1; j < k; ++j) top = top.max(lp.col(j));
     for (int j = 0; j < k; ++j) {
       w.col(j) = lp.col(j) - top;
-      exp_nonpositive(w.col(j).data(), kBlock);
+      detail::exp_nonpositive(w.col(j).data(), kBlock);
     }
     sum = w.col(0);
     for (int j = 1; j < k; ++j) sum += w.col(j);

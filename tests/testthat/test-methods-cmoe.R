@@ -1,0 +1,339 @@
+# Methods of cmoe_fit objects, checked against computations written out here
+# from the model's definition
+#   p(y | x) = (1 - lambda) f0(y | x) + lambda dnorm(y, h(a'x + b), sqrt(nu)).
+
+h_value <- function(expert, z) {
+  switch(expert, linear = z, sigmoid = 1 / (1 + exp(-z)), tanh = tanh(z))
+}
+
+# f0's density by hand, for the three families.
+f0_density <- function(pretrained, x, y) {
+  d <- length(pretrained$eta0) - 1
+  mu <- h_value(pretrained$expert,
+                drop(x %*% pretrained$eta0[seq_len(d)]) + pretrained$eta0[d + 1])
+  s <- sqrt(pretrained$nu0)
+  switch(pretrained$family,
+         gaussian = exp(-(y - mu)^2 / (2 * s^2)) / (s * sqrt(2 * pi)),
+         laplace = exp(-abs(y - mu) / s) / (2 * s),
+         student = dt((y - mu) / s, pretrained$df) / s)
+}
+
+f0_location <- function(pretrained, x) {
+  d <- length(pretrained$eta0) - 1
+  h_value(pretrained$expert, drop(x %*% pretrained$eta0[seq_len(d)]) + pretrained$eta0[d + 1])
+}
+
+prompt_location <- function(theta, expert, x) {
+  d <- ncol(x)
+  h_value(expert, drop(x %*% theta[1 + seq_len(d)]) + theta[[d + 2]])
+}
+
+set.seed(21)
+lap <- pretrained_model("laplace", eta0 = c(2, 0), nu0 = 1)
+truth1 <- cmoe_params(0.3, c(-1, 1), 0.5)
+sim1 <- rcmoe(1500, truth1, lap)
+fit1 <- fit_cmoe(sim1$x, sim1$y, lap)
+
+stu <- pretrained_model("student", expert = "sigmoid", eta0 = c(1, -1, 0.5), nu0 = 0.3, df = 5)
+truth2 <- cmoe_params(0.4, c(1.5, 0.5, -0.3), 0.2, expert = "tanh")
+sim2 <- rcmoe(1500, truth2, stu)
+fit2 <- fit_cmoe(sim2$x, sim2$y, stu, expert = "tanh", init = truth2)
+
+test_that("print and summary describe the fit", {
+  expect_output(print(fit1), "Contaminated mixture of experts fitted by EM")
+  expect_output(print(fit1), "pre-trained: laplace with linear expert; prompt expert: linear; n = 1500, d = 1")
+  expect_output(print(fit1), "lambda +a1 +b +nu")
+  expect_output(print(fit1), "log-likelihood .* after [0-9]+ iteration\\(s\\), converged")
+  expect_output(print(fit2), "student with sigmoid expert; prompt expert: tanh; n = 1500, d = 2")
+  expect_output(expect_invisible(print(fit1)), "fitted by EM")
+
+  s <- summary(fit1)
+  expect_s3_class(s, "summary.cmoe_fit")
+  tab <- s$coefficients
+  expect_named(tab, c("estimate", "std_error", "lower", "upper"))
+  expect_identical(rownames(tab), c("lambda", "a1", "b", "nu"))
+  expect_equal(tab$estimate, unname(coef(fit1)))
+  expect_equal(tab$std_error, unname(sqrt(diag(vcov(fit1)))))
+  expect_equal(tab$lower, tab$estimate - qnorm(0.975) * tab$std_error)
+  expect_equal(tab$upper, tab$estimate + qnorm(0.975) * tab$std_error)
+  s90 <- summary(fit1, level = 0.9)
+  expect_equal(s90$coefficients$upper, tab$estimate + qnorm(0.95) * tab$std_error)
+  expect_output(print(s), "Call: fit_cmoe\\(")
+  expect_output(print(s), "Pre-trained: laplace with linear expert; prompt expert: linear")
+  expect_output(print(s), "95% lower")
+  expect_output(print(s90), "90% upper")
+  expect_output(print(s), "\\(df = 4\\), AIC .*, BIC .*, n = 1500")
+  expect_output(print(s), "EM iteration\\(s\\), converged")
+  expect_error(summary(fit1, level = 1), "`level`")
+  expect_error(summary(fit1, level = "a"), "`level`")
+})
+
+test_that("coef is (lambda, a1, ..., ad, b, nu)", {
+  expect_named(coef(fit1), c("lambda", "a1", "b", "nu"))
+  expect_named(coef(fit2), c("lambda", "a1", "a2", "b", "nu"))
+  p <- fit2$params
+  expect_equal(unname(coef(fit2)), unname(c(p$lambda, p$eta, p$nu)))
+  expect_true(coef(fit1)[["lambda"]] > 0 && coef(fit1)[["lambda"]] < 1)
+  expect_true(coef(fit1)[["nu"]] > 0)
+})
+
+test_that("logLik has df = d + 3 and nobs, and AIC and BIC follow", {
+  for (f in list(fit1, fit2)) {
+    d <- ncol(f$x)
+    ll <- logLik(f)
+    expect_s3_class(ll, "logLik")
+    expect_equal(attr(ll, "df"), d + 3)
+    expect_equal(attr(ll, "nobs"), 1500)
+    expect_equal(nobs(f), 1500)
+    expect_equal(as.numeric(ll), f$loglik)
+    expect_equal(AIC(f), -2 * f$loglik + 2 * (d + 3))
+    expect_equal(BIC(f), -2 * f$loglik + log(1500) * (d + 3))
+  }
+  # the log-likelihood is that of the fitted parameters
+  expect_equal(fit1$loglik, sum(dcmoe(sim1$x, sim1$y, fit1$params, lap, log = TRUE)))
+  th <- coef(fit1)
+  by_hand <- sum(log((1 - th[["lambda"]]) * f0_density(lap, sim1$x, sim1$y) +
+                       th[["lambda"]] * dnorm(sim1$y, prompt_location(th, "linear", sim1$x),
+                                              sqrt(th[["nu"]]))))
+  expect_equal(fit1$loglik, by_hand)
+})
+
+test_that("fitted and residuals are the conditional mean and y minus it", {
+  th <- coef(fit1)
+  x <- sim1$x[, 1]
+  expect_equal(fitted(fit1),
+               (1 - th[["lambda"]]) * 2 * x + th[["lambda"]] * (th[["a1"]] * x + th[["b"]]))
+  expect_equal(residuals(fit1), sim1$y - fitted(fit1))
+  th2 <- coef(fit2)
+  expect_equal(fitted(fit2),
+               (1 - th2[["lambda"]]) * f0_location(stu, sim2$x) +
+                 th2[["lambda"]] * prompt_location(th2, "tanh", sim2$x))
+  expect_equal(residuals(fit2), sim2$y - fitted(fit2))
+  expect_equal(predict(fit2), fitted(fit2))
+})
+
+test_that("predict gives every type on new data", {
+  for (case in list(list(fit = fit1, f0 = lap, expert = "linear"),
+                    list(fit = fit2, f0 = stu, expert = "tanh"))) {
+    fit <- case$fit
+    d <- ncol(fit$x)
+    newx <- matrix(c(-1.5, 0, 0.7, 2)[seq_len(4 * d) %% 4 + 1] + 0.1 * seq_len(4 * d), 4, d)
+    newy <- c(-1, 0.5, 2, 0)
+    th <- coef(fit)
+    lam <- th[["lambda"]]
+    prompt <- prompt_location(th, case$expert, newx)
+    base <- f0_location(case$f0, newx)
+    expect_equal(predict(fit, newx, type = "prompt"), prompt)
+    expect_equal(predict(fit, newx, type = "pretrained"), base)
+    expect_equal(predict(fit, newx, type = "mean"), (1 - lam) * base + lam * prompt)
+    expect_equal(predict(fit, newx), (1 - lam) * base + lam * prompt)
+    g <- lam * dnorm(newy, prompt, sqrt(th[["nu"]]))
+    f <- (1 - lam) * f0_density(case$f0, newx, newy)
+    expect_equal(predict(fit, newx, type = "density", y = newy), f + g)
+    expect_equal(predict(fit, newx, type = "posterior", y = newy), g / (f + g))
+    expect_equal(predict(fit, newx, type = "density", y = newy),
+                 dcmoe(newx, newy, fit$params, case$f0))
+    expect_length(predict(fit, newx), 4)
+  }
+  # a data frame and, for d = 1, a vector serve as newdata
+  expect_equal(predict(fit1, c(-1, 0, 1)), predict(fit1, matrix(c(-1, 0, 1))))
+  expect_equal(predict(fit2, data.frame(u = c(0, 1), v = c(1, -1))),
+               predict(fit2, cbind(c(0, 1), c(1, -1))))
+})
+
+test_that("predict at the training data reproduces the fit", {
+  expect_equal(predict(fit1, type = "posterior"), fit1$posterior)
+  expect_equal(predict(fit2, type = "posterior"), fit2$posterior)
+  expect_equal(predict(fit1, type = "density"), dcmoe(sim1$x, sim1$y, fit1$params, lap))
+  expect_equal(sum(log(predict(fit2, type = "density"))), fit2$loglik)
+  # the posterior is the E-step of the final parameters
+  th <- coef(fit1)
+  g <- th[["lambda"]] * dnorm(sim1$y, prompt_location(th, "linear", sim1$x), sqrt(th[["nu"]]))
+  f <- (1 - th[["lambda"]]) * f0_density(lap, sim1$x, sim1$y)
+  expect_equal(fit1$posterior, g / (f + g))
+})
+
+test_that("predict refuses bad newdata and a missing y", {
+  expect_error(predict(fit1, cbind(1:3, 1:3)), "`newdata`")
+  expect_error(predict(fit2, c(0.1, 0.2, 0.3)), "`newdata` must have 2 column")
+  expect_error(predict(fit1, c(0, NA)), "`newdata`")
+  expect_error(predict(fit1, c(-1, 0, 1), type = "posterior"), "`y`")
+  expect_error(predict(fit1, c(-1, 0, 1), type = "density"), "`y`")
+  expect_error(predict(fit1, c(-1, 0, 1), type = "density", y = 1:2), "`y`")
+  expect_error(predict(fit1, c(-1, 0, 1), type = "gate"), "should be one of")
+})
+
+test_that("simulate is reproducible and leaves the generator as it was", {
+  s1 <- simulate(fit1, nsim = 3, seed = 42)
+  s2 <- simulate(fit1, nsim = 3, seed = 42)
+  expect_identical(s1, s2)
+  expect_s3_class(s1, "data.frame")
+  expect_equal(dim(s1), c(1500, 3))
+  expect_named(s1, paste0("sim_", 1:3))
+  expect_false(identical(s1$sim_1, s1$sim_2))
+  expect_equal(attr(s1, "seed")[[1]], 42)
+  # the first draw is rcmoe() at the observed covariates
+  set.seed(42)
+  expect_equal(s1$sim_1, rcmoe(1500, fit1$params, lap, x = fit1$x)$y)
+
+  set.seed(7)
+  before <- .Random.seed
+  simulate(fit1, nsim = 2, seed = 1)
+  expect_identical(.Random.seed, before)
+  # without a seed the state before the draw is recorded and reproduces it
+  s3 <- simulate(fit1, nsim = 2)
+  expect_identical(attr(s3, "seed"), before)
+  assign(".Random.seed", attr(s3, "seed"), envir = globalenv())
+  expect_identical(simulate(fit1, nsim = 2), s3)
+  expect_error(simulate(fit1, nsim = 0), "`nsim`")
+})
+
+test_that("simulated responses have the model's conditional mean and variance", {
+  # six covariate values, each repeated: 20000 draws at each
+  points <- c(-1.2, 0, 0.5, 1.5, 2, -0.4)
+  copies <- 500
+  nsim <- 40
+  xs <- cbind(rep(points, copies))
+  at <- rep(seq_along(points), copies)
+  for (case in list(
+    list(f0 = lap, params = cmoe_params(0.3, c(-1, 1), 0.5), f0_var = 2),
+    list(f0 = pretrained_model("student", eta0 = c(1, 0.5), nu0 = 0.5, df = 5),
+         params = cmoe_params(0.6, c(2, -1), 0.3, expert = "sigmoid"), f0_var = 0.5 * 5 / 3),
+    list(f0 = pretrained_model("gaussian", "tanh", eta0 = c(2, 0), nu0 = 0.4),
+         params = cmoe_params(0.2, c(0.5, 1), 1.5, expert = "tanh"), f0_var = 0.4))) {
+    p <- case$params
+    # a fit whose parameters are exactly the start
+    fit <- fit_cmoe(xs, rep(c(1, 2, 0, 3, 1, -1), copies), case$f0, expert = p$expert,
+                    init = p, control = cmoe_control(max_iter = 0))
+    expect_equal(fit$params, p)
+    sims <- as.matrix(simulate(fit, nsim = nsim, seed = 3))
+    draws <- split(sims, at)
+    x1 <- cbind(points)
+    mu0 <- f0_location(case$f0, x1)
+    h <- h_value(p$expert, drop(x1 %*% p$eta[1]) + p$eta[2])
+    m <- (1 - p$lambda) * mu0 + p$lambda * h
+    v <- (1 - p$lambda) * (case$f0_var + mu0^2) + p$lambda * (p$nu + h^2) - m^2
+    expect_equal(fitted(fit), m[at])
+    z <- (vapply(draws, mean, numeric(1)) - m) / sqrt(v / (copies * nsim))
+    expect_lt(max(abs(z)), 4.5)
+    expect_equal(unname(vapply(draws, var, numeric(1))), v, tolerance = 0.08)
+  }
+})
+
+test_that("vcov is symmetric with positive variances", {
+  for (f in list(fit1, fit2)) {
+    v <- vcov(f)
+    nm <- names(coef(f))
+    expect_equal(dimnames(v), list(nm, nm))
+    expect_equal(v, t(v))
+    expect_true(all(diag(v) > 0))
+    expect_true(all(eigen(v, symmetric = TRUE, only.values = TRUE)$values > 0))
+  }
+})
+
+test_that("vcov's standard errors match the spread of the estimates", {
+  set.seed(5)
+  res <- t(replicate(200, {
+    sim <- rcmoe(1000, truth1, lap)
+    fit <- fit_cmoe(sim$x, sim$y, lap, init = truth1)
+    c(coef(fit), sqrt(diag(vcov(fit))))
+  }))
+  empirical <- apply(res[, 1:4], 2, sd)
+  se <- colMeans(res[, 5:8])
+  expect_true(all(is.finite(se)))
+  expect_true(all(abs(se / empirical - 1) < 0.25))
+  # and the estimates are centred on the truth
+  bias <- colMeans(res[, 1:4]) - c(0.3, -1, 1, 0.5)
+  expect_lt(max(abs(bias) / (empirical / sqrt(200))), 4.5)
+})
+
+test_that("vcov and the standard errors are NA when lambda is at its bound", {
+  set.seed(8)
+  g0 <- pretrained_model("gaussian", eta0 = c(2, 0), nu0 = 1)
+  x <- rnorm(400)
+  y <- 2 * x + rnorm(400)
+  expect_warning(fb <- fit_cmoe(x, y, g0, init = cmoe_params(0.5, c(0, 50), 0.01)),
+                 "lambda ended at its bound")
+  expect_true(fb$diagnostics$lambda_at_bound)
+  v <- vcov(fb)
+  expect_equal(dim(v), c(4, 4))
+  expect_true(all(is.na(v)))
+  expect_equal(dimnames(v), list(names(coef(fb)), names(coef(fb))))
+  s <- summary(fb)
+  expect_true(all(is.na(s$coefficients$std_error)))
+  expect_true(s$degenerate)
+  expect_output(print(fb), "degenerate fit")
+  expect_output(print(s), "Degenerate fit")
+})
+
+test_that("the analytic scores are the derivatives of the log-density", {
+  set.seed(13)
+  for (expert in c("linear", "sigmoid", "tanh")) {
+    f0 <- pretrained_model("laplace", "tanh", eta0 = c(1, -0.5, 0.2), nu0 = 0.6)
+    p <- cmoe_params(0.35, c(0.8, 1.2, -0.4), 0.3, expert = expert)
+    sim <- rcmoe(60, p, f0)
+    fit <- fit_cmoe(sim$x, sim$y, f0, expert = expert, init = p,
+                    control = cmoe_control(max_iter = 0))
+    for (theta in list(c(0.35, 0.8, 1.2, -0.4, 0.3), c(0.6, -0.5, 0.3, 0.7, 1.1))) {
+      logdens <- function(th) {
+        dcmoe(sim$x, sim$y, cmoe_params(th[1], th[2:4], th[5], expert), f0, log = TRUE)
+      }
+      numeric_scores <- vapply(seq_along(theta), function(j) {
+        e <- replace(numeric(5), j, 1e-6)
+        (logdens(theta + e) - logdens(theta - e)) / 2e-6
+      }, numeric(60))
+      analytic <- moerates:::cmoe_scores(fit, theta)
+      expect_equal(dim(analytic), c(60, 5))
+      expect_equal(unname(analytic), numeric_scores, tolerance = 1e-6,
+                   label = paste(expert, "scores"))
+    }
+  }
+})
+
+test_that("the scores vanish at the maximum", {
+  # EM run far past the default tolerance, so the iterate is at the maximum
+  long <- fit_cmoe(sim1$x, sim1$y, lap, control = cmoe_control(max_iter = 2000, tol = 0))
+  g <- colSums(moerates:::cmoe_scores(long, coef(long)))
+  expect_lt(max(abs(g)), 1e-3)
+  # and at the default tolerance they are small next to n
+  expect_lt(max(abs(colSums(moerates:::cmoe_scores(fit1, coef(fit1))))), 1500 * 1e-4)
+})
+
+test_that("plot draws both panels for d = 1 and d = 2", {
+  pdf(NULL)
+  on.exit(dev.off())
+  expect_invisible(plot(fit1))
+  expect_identical(plot(fit1, which = 1), fit1)
+  expect_invisible(plot(fit1, which = 2))
+  expect_invisible(plot(fit2))
+  expect_invisible(plot(fit2, which = 1, las = 1))
+  expect_error(plot(fit1, which = 3), "`which`")
+  expect_error(plot(fit1, which = integer(0)), "`which`")
+  expect_error(plot(fit1, which = "1"), "`which`")
+})
+
+test_that("a user log-density needs `mean` for fitted means, and says so", {
+  set.seed(17)
+  sim <- rcmoe(800, truth1, lap)
+  own <- pretrained_model(logdensity = function(x, y) -log(2) - abs(y - 2 * x[, 1]))
+  fit <- fit_cmoe(sim$x, sim$y, own, init = truth1)
+  expect_equal(coef(fit), coef(fit_cmoe(sim$x, sim$y, lap, init = truth1)))
+  expect_error(fitted(fit), "pretrained_model\\(logdensity = , mean = function\\(x\\)")
+  expect_error(residuals(fit), "without `mean`")
+  expect_error(predict(fit, c(0, 1), type = "pretrained"), "`mean`")
+  # what does not need the mean still works
+  expect_length(predict(fit, c(0, 1), type = "prompt"), 2)
+  expect_equal(predict(fit, type = "posterior"), fit$posterior)
+  expect_output(print(fit), "user log-density")
+  pdf(NULL)
+  on.exit(dev.off())
+  expect_invisible(plot(fit))
+
+  with_mean <- pretrained_model(logdensity = function(x, y) -log(2) - abs(y - 2 * x[, 1]),
+                                mean = function(x) 2 * x[, 1])
+  fit_m <- fit_cmoe(sim$x, sim$y, with_mean, init = truth1)
+  th <- coef(fit_m)
+  expect_equal(fitted(fit_m), (1 - th[["lambda"]]) * 2 * sim$x[, 1] +
+                 th[["lambda"]] * (th[["a1"]] * sim$x[, 1] + th[["b"]]))
+  expect_equal(predict(fit_m, c(-1, 1), type = "pretrained"), c(-2, 2))
+})
