@@ -48,11 +48,15 @@ print.cmoe_fit <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
   cat(sprintf("  pre-trained: %s; prompt expert: %s; n = %d, d = %d\n",
               pretrained_label(x$pretrained), x$params$expert, nrow(x$x), ncol(x$x)))
   print(coef(x), digits = digits)
-  cat(sprintf("  log-likelihood %s after %d iteration(s)%s\n",
-              format(x$loglik, digits = 10), x$iterations,
+  cat(sprintf("  log-likelihood %s after %d %s%s\n",
+              format(x$loglik, digits = 10), x$iterations, iteration_unit(x$control),
               if (x$converged) ", converged" else ", not converged"))
   if (is_degenerate(x)) cat("  degenerate fit: see fit$diagnostics and ?is_degenerate\n")
   invisible(x)
+}
+
+iteration_unit <- function(control) {
+  if (control$accelerate == "squarem") "SQUAREM cycle(s) of 3 EM steps" else "EM iteration(s)"
 }
 
 pretrained_label <- function(pretrained) {
@@ -73,6 +77,7 @@ summary.cmoe_fit <- function(object, level = 0.95, ...) {
   structure(list(call = object$call, pretrained = object$pretrained,
                  expert = object$params$expert, coefficients = table, level = level,
                  loglik = logLik(object), iterations = object$iterations,
+                 unit = iteration_unit(object$control),
                  converged = object$converged, degenerate = is_degenerate(object)),
             class = "summary.cmoe_fit")
 }
@@ -91,7 +96,7 @@ print.summary.cmoe_fit <- function(x, digits = max(3L, getOption("digits") - 3L)
               format(as.numeric(x$loglik), digits = 10), attr(x$loglik, "df"),
               format(stats::AIC(x$loglik), digits = 8), format(stats::BIC(x$loglik), digits = 8),
               attr(x$loglik, "nobs")))
-  cat(sprintf("%d EM iteration(s), %s\n", x$iterations,
+  cat(sprintf("%d %s, %s\n", x$iterations, x$unit,
               if (x$converged) "converged" else "not converged"))
   if (x$degenerate) cat("Degenerate fit: see fit$diagnostics and ?is_degenerate\n")
   invisible(x)

@@ -1,35 +1,12 @@
 # dcmoe() against the mixture written out here from its definition.
 
-ref_expert <- function(expert, z) {
-  switch(expert, linear = z, sigmoid = 1 / (1 + exp(-z)),
-         tanh = (1 - exp(-2 * z)) / (1 + exp(-2 * z)))
-}
-
-ref_logf0 <- function(spec, x, y) {
-  d <- length(spec$eta0) - 1
-  mu <- ref_expert(spec$expert, as.vector(x %*% spec$eta0[1:d]) + spec$eta0[d + 1])
-  s <- sqrt(spec$nu0)
-  u <- (y - mu) / s
-  switch(spec$family,
-         gaussian = -0.5 * log(2 * pi) - log(s) - u^2 / 2,
-         laplace = -log(2 * s) - abs(u),
-         student = lgamma((spec$df + 1) / 2) - lgamma(spec$df / 2) -
-           0.5 * log(spec$df * pi) - (spec$df + 1) / 2 * log1p(u^2 / spec$df) - log(s))
-}
-
 # log p(y | x) with a stable log-sum-exp.
 ref_logdens <- function(lambda, eta, nu, expert, logf0, x, y) {
-  d <- length(eta) - 1
-  h <- ref_expert(expert, as.vector(x %*% eta[1:d]) + eta[d + 1])
+  h <- ref_location(expert, eta, x)
   la <- log(1 - lambda) + logf0
   lb <- log(lambda) - 0.5 * log(2 * pi * nu) - (y - h)^2 / (2 * nu)
   m <- pmax(la, lb)
   m + log(exp(la - m) + exp(lb - m))
-}
-
-make_pre <- function(spec) {
-  pretrained_model(spec$family, expert = spec$expert, eta0 = spec$eta0, nu0 = spec$nu0,
-                   df = spec$df)
 }
 
 test_that("dcmoe is the mixture for every family and expert", {

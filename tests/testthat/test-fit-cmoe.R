@@ -3,27 +3,9 @@
 
 # ---- reference implementation (written from the model, not from the package) ----
 
-ref_expert <- function(expert, z) {
-  switch(expert, linear = z, sigmoid = 1 / (1 + exp(-z)), tanh = tanh(z))
-}
-
 ref_slope <- function(expert, z) {
   switch(expert, linear = rep(1, length(z)),
          sigmoid = exp(-z) / (1 + exp(-z))^2, tanh = 1 / cosh(z)^2)
-}
-
-# log f0(y | x) from the definitions in ?pretrained_model.
-ref_logf0 <- function(spec, x, y) {
-  if (spec$family == "user") return(spec$logdensity(x, y))
-  d <- length(spec$eta0) - 1
-  mu <- ref_expert(spec$expert, as.vector(x %*% spec$eta0[1:d]) + spec$eta0[d + 1])
-  s <- sqrt(spec$nu0)
-  u <- (y - mu) / s
-  switch(spec$family,
-         gaussian = -0.5 * log(2 * pi) - log(s) - u^2 / 2,
-         laplace = -log(2 * s) - abs(u),
-         student = lgamma((spec$df + 1) / 2) - lgamma(spec$df / 2) -
-           0.5 * log(spec$df * pi) - (spec$df + 1) / 2 * log1p(u^2 / spec$df) - log(s))
 }
 
 # theta = (logit lambda, a, b, log nu).
@@ -89,14 +71,6 @@ user_spec <- function(d) {
   list(family = "user",
        logdensity = function(x, y) dlogis(y, as.vector(x %*% a) - 0.5, 0.6, log = TRUE),
        simulate = function(x) rlogis(nrow(x), as.vector(x %*% a) - 0.5, 0.6))
-}
-
-make_pre <- function(spec) {
-  if (spec$family == "user") {
-    return(pretrained_model(logdensity = spec$logdensity, simulate = spec$simulate))
-  }
-  pretrained_model(spec$family, expert = spec$expert, eta0 = spec$eta0, nu0 = spec$nu0,
-                   df = spec$df)
 }
 
 # A random configuration where the prompt is clearly different from f0: a

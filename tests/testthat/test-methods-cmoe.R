@@ -2,30 +2,13 @@
 # from the model's definition
 #   p(y | x) = (1 - lambda) f0(y | x) + lambda dnorm(y, h(a'x + b), sqrt(nu)).
 
-h_value <- function(expert, z) {
-  switch(expert, linear = z, sigmoid = 1 / (1 + exp(-z)), tanh = tanh(z))
-}
+f0_density <- function(pretrained, x, y) exp(ref_logf0(pretrained, x, y))
 
-# f0's density by hand, for the three families.
-f0_density <- function(pretrained, x, y) {
-  d <- length(pretrained$eta0) - 1
-  mu <- h_value(pretrained$expert,
-                drop(x %*% pretrained$eta0[seq_len(d)]) + pretrained$eta0[d + 1])
-  s <- sqrt(pretrained$nu0)
-  switch(pretrained$family,
-         gaussian = exp(-(y - mu)^2 / (2 * s^2)) / (s * sqrt(2 * pi)),
-         laplace = exp(-abs(y - mu) / s) / (2 * s),
-         student = dt((y - mu) / s, pretrained$df) / s)
-}
-
-f0_location <- function(pretrained, x) {
-  d <- length(pretrained$eta0) - 1
-  h_value(pretrained$expert, drop(x %*% pretrained$eta0[seq_len(d)]) + pretrained$eta0[d + 1])
-}
+f0_location <- function(pretrained, x) ref_location(pretrained$expert, pretrained$eta0, x)
 
 prompt_location <- function(theta, expert, x) {
   d <- ncol(x)
-  h_value(expert, drop(x %*% theta[1 + seq_len(d)]) + theta[[d + 2]])
+  ref_expert(expert, drop(x %*% theta[1 + seq_len(d)]) + theta[[d + 2]])
 }
 
 set.seed(21)
@@ -210,7 +193,7 @@ test_that("simulated responses have the model's conditional mean and variance", 
     draws <- split(sims, at)
     x1 <- cbind(points)
     mu0 <- f0_location(case$f0, x1)
-    h <- h_value(p$expert, drop(x1 %*% p$eta[1]) + p$eta[2])
+    h <- ref_expert(p$expert, drop(x1 %*% p$eta[1]) + p$eta[2])
     m <- (1 - p$lambda) * mu0 + p$lambda * h
     v <- (1 - p$lambda) * (case$f0_var + mu0^2) + p$lambda * (p$nu + h^2) - m^2
     expect_equal(fitted(fit), m[at])
