@@ -6,8 +6,16 @@
 #' @param tol Convergence tolerance on the relative change of the
 #'   log-likelihood, \eqn{|l_t - l_{t-1}| / (1 + |l_t|) < tol} (as in
 #'   mclust). With `tol = 0` the fit runs exactly `max_iter` iterations.
-#' @param accelerate Acceleration of the EM map. Only `"none"` (plain EM) is
-#'   available in this version.
+#' @param accelerate `"squarem"` (the default) makes each iteration one
+#'   SQUAREM cycle (Varadhan and Roland 2008): two EM steps, a jump along
+#'   them and an EM step from the jump. The jump is taken in a
+#'   parametrisation in which every point is valid (log weights, log
+#'   variances, log-Cholesky factors of the \eqn{\Gamma_j}) and is kept only
+#'   if its EM step ends at least as high as the second plain step, so the
+#'   log-likelihood never decreases. It reaches the maximum plain EM reaches
+#'   in far fewer passes over the data. `"none"`: plain EM, one EM step per
+#'   iteration. `max_iter = 1` (the published one-step mode) is one plain EM
+#'   step whatever this setting.
 #' @param var_floor Relative floor on variances: the eigenvalues of each
 #'   gate covariance \eqn{\Gamma_j} are kept at or above `var_floor` times the
 #'   average sample variance of the covariates, and each expert variance
@@ -25,15 +33,16 @@
 #' gmoe_control(max_iter = 1)          # the published one-step mode
 #' gmoe_control(max_iter = 25, tol = 0) # exactly 25 EM iterations
 #' @export
-gmoe_control <- function(max_iter = 2000, tol = 1e-8, accelerate = "none",
+gmoe_control <- function(max_iter = 2000, tol = 1e-8, accelerate = c("squarem", "none"),
                          var_floor = 1e-8, min_weight = 1e-10) {
   max_iter <- check_count(max_iter, "max_iter", min = 0)
   tol <- check_numeric(tol, "tol", len = 1)
   if (tol < 0) stop_arg("tol", "must be >= 0.")
-  if (!is.character(accelerate) || length(accelerate) != 1 ||
-      !accelerate %in% "none") {
-    stop_arg("accelerate", "must be \"none\" (the only method in this version).")
+  if (!is.character(accelerate) || !length(accelerate) %in% c(1, 2) ||
+      !all(accelerate %in% c("squarem", "none"))) {
+    stop_arg("accelerate", "must be \"squarem\" or \"none\".")
   }
+  accelerate <- accelerate[1]
   var_floor <- check_positive(var_floor, "var_floor", len = 1)
   if (var_floor >= 1) stop_arg("var_floor", "must be in (0, 1).")
   min_weight <- check_positive(min_weight, "min_weight", len = 1)
@@ -145,7 +154,8 @@ fit_gmoe.default <- function(x, y, k, init = "kmeans", n_starts = 1,
 
   starts <- start_list(init, x, y, k, n_starts, floors)
   fits <- lapply(seq_along(starts), function(s) {
-    res <- .gmoe_em_cpp(x, y, starts[[s]], control$max_iter, control$tol, floors)
+    res <- .gmoe_em_cpp(x, y, starts[[s]], control$max_iter, control$tol,
+                        control$accelerate == "squarem", floors)
     if (verbose) {
       message(sprintf("start %d: log-likelihood %.6f after %d iteration(s)%s",
                       s, res$loglik[length(res$loglik)], res$iterations,
@@ -239,7 +249,7 @@ new_gmoe_fit <- function(res, start, start_logliks, x, y, control, call) {
     converged = res$converged,
     responsibilities = res$resp,
     diagnostics = list(components = diagnostics, decreases = res$decreases,
-                       nonfinite = res$nonfinite),
+                       squarem_fallbacks = res$squarem_fallbacks, nonfinite = res$nonfinite),
     start = start,
     starts = start_logliks,
     x = x,

@@ -1,6 +1,7 @@
 #include "cmoe_core.h"
 
 #include "fast_exp.h"
+#include "squarem.h"
 
 #include <algorithm>
 #include <array>
@@ -250,65 +251,44 @@ class Fitter {
 
 namespace {
 
-// One EM step from p, whose E-step is done: p becomes F(p), and the
-// log-likelihood at the new p is returned with its E-step done.
-double em_step(Fitter& fitter, CmoeParams& p, CmoeDiagnostics& diag) {
-  fitter.m_step(p, diag);
-  return fitter.e_step(p, nullptr);
-}
+// The contaminated-MoE EM map for squarem_cycle(), in the free
+// parametrisation (logit lambda, eta, log nu).
+class CmoeMap {
+ public:
+  CmoeMap(Fitter& fitter, const CmoeBounds& bounds, CmoeDiagnostics& diag)
+      : fitter_(fitter), bounds_(bounds), diag_(diag) {}
 
-// (logit lambda, eta, log nu): the extrapolation works here, so that every
-// extrapolated point is a valid parameter.
-Eigen::VectorXd to_free(const CmoeParams& p) {
-  const int q = static_cast<int>(p.eta.size());
-  Eigen::VectorXd phi(q + 2);
-  phi[0] = std::log(p.lambda) - std::log1p(-p.lambda);
-  phi.segment(1, q) = p.eta;
-  phi[q + 1] = std::log(p.nu);
-  return phi;
-}
-
-CmoeParams from_free(const Eigen::VectorXd& phi, const CmoeBounds& bounds) {
-  const int q = static_cast<int>(phi.size()) - 2;
-  const double lambda = 1.0 / (1.0 + std::exp(-phi[0]));
-  return CmoeParams{std::min(std::max(lambda, bounds.lambda), 1.0 - bounds.lambda),
-                    phi.segment(1, q), std::max(std::exp(phi[q + 1]), bounds.nu)};
-}
-
-// One SQUAREM cycle (Varadhan and Roland 2008, scheme S3) from p, whose
-// E-step is done: two EM steps, a jump along them, and an EM step from the
-// jump, kept only if it ends at least as high as the second EM step (else
-// the second EM step is kept), so the log-likelihood never decreases.
-double squarem_cycle(Fitter& fitter, CmoeParams& p, const CmoeBounds& bounds,
-                     CmoeDiagnostics& diag) {
-  const Eigen::VectorXd phi0 = to_free(p);
-  CmoeParams p1 = p;
-  const double ll1 = em_step(fitter, p1, diag);
-  if (!std::isfinite(ll1)) return ll1;
-  CmoeParams p2 = p1;
-  const double ll2 = em_step(fitter, p2, diag);
-  if (!std::isfinite(ll2)) return ll2;
-  const Eigen::VectorXd r = to_free(p1) - phi0;
-  const Eigen::VectorXd v = to_free(p2) - to_free(p1) - r;
-  const double v_norm = v.norm();
-  if (v_norm > 0 && std::isfinite(v_norm)) {
-    const double alpha = std::min(-r.norm() / v_norm, -1.0);
-    CmoeParams jump = from_free(phi0 - 2.0 * alpha * r + alpha * alpha * v, bounds);
-    fitter.set_eta(jump.eta);
-    if (std::isfinite(fitter.e_step(jump, nullptr))) {
-      const double ll3 = em_step(fitter, jump, diag);
-      if (std::isfinite(ll3) && ll3 >= ll2) {
-        p = jump;
-        return ll3;
-      }
-    }
-    ++diag.squarem_fallbacks;
-    fitter.set_eta(p2.eta);
-    fitter.e_step(p2, nullptr);
+  double evaluate(const CmoeParams& p) {
+    fitter_.set_eta(p.eta);
+    return fitter_.e_step(p, nullptr);
   }
-  p = p2;
-  return ll2;
-}
+
+  double em_step(CmoeParams& p) {
+    fitter_.m_step(p, diag_);
+    return fitter_.e_step(p, nullptr);
+  }
+
+  Eigen::VectorXd to_free(const CmoeParams& p) const {
+    const int q = static_cast<int>(p.eta.size());
+    Eigen::VectorXd phi(q + 2);
+    phi[0] = std::log(p.lambda) - std::log1p(-p.lambda);
+    phi.segment(1, q) = p.eta;
+    phi[q + 1] = std::log(p.nu);
+    return phi;
+  }
+
+  CmoeParams from_free(const Eigen::VectorXd& phi) const {
+    const int q = static_cast<int>(phi.size()) - 2;
+    const double lambda = 1.0 / (1.0 + std::exp(-phi[0]));
+    return CmoeParams{std::min(std::max(lambda, bounds_.lambda), 1.0 - bounds_.lambda),
+                      phi.segment(1, q), std::max(std::exp(phi[q + 1]), bounds_.nu)};
+  }
+
+ private:
+  Fitter& fitter_;
+  CmoeBounds bounds_;
+  CmoeDiagnostics& diag_;
+};
 
 }  // namespace
 
@@ -320,8 +300,8 @@ CmoeResult cmoe_em(const Eigen::Ref<const Eigen::MatrixXd>& x,
   Fitter fitter(x, y, logf0, expert, mstep_iter, bounds);
   CmoeResult res{start, {}, Eigen::VectorXd(), 0, false, CmoeDiagnostics()};
   CmoeParams& p = res.params;
-  fitter.set_eta(p.eta);
-  double ll = fitter.e_step(p, nullptr);
+  CmoeMap map(fitter, bounds, res.diag);
+  double ll = map.evaluate(p);
   res.loglik.push_back(ll);
   if (!std::isfinite(ll)) {
     res.diag.nonfinite = true;
@@ -331,13 +311,12 @@ CmoeResult cmoe_em(const Eigen::Ref<const Eigen::MatrixXd>& x,
   double last_gain = std::numeric_limits<double>::quiet_NaN();
   for (int it = 1; it <= max_iter; ++it) {
     const CmoeParams previous = p;
-    const double next = accelerate ? squarem_cycle(fitter, p, bounds, res.diag)
-                                   : em_step(fitter, p, res.diag);
+    const double next = accelerate ? squarem_cycle(map, p, ll, res.diag.squarem_fallbacks)
+                                   : map.em_step(p);
     if (!std::isfinite(next)) {
       res.diag.nonfinite = true;
       p = previous;
-      fitter.set_eta(p.eta);
-      fitter.e_step(p, nullptr);
+      map.evaluate(p);
       break;
     }
     res.loglik.push_back(next);

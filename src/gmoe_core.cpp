@@ -1,6 +1,7 @@
 #include "gmoe_core.h"
 
 #include "fast_exp.h"
+#include "squarem.h"
 
 #include <algorithm>
 #include <cmath>
@@ -219,20 +220,108 @@ void m_step(const ComponentStats& stats, int n, const Floors& floors,
   p.pi /= p.pi.sum();
 }
 
+namespace {
+
+// The GMoE EM map for squarem_cycle(). Free parametrisation: log weights
+// (normalised on the way back), c, a, b, log nu, and each Gamma_j by the
+// log-Cholesky factor (log of the diagonal, then the strict lower
+// triangle), so that every jump has weights on the simplex, positive
+// definite covariances and positive variances.
+class GmoeMap {
+ public:
+  GmoeMap(const ConstMat& x, const ConstVec& y, const Floors& floors, ComponentStats& stats,
+          EmDiagnostics& diag)
+      : x_(x), y_(y), floors_(floors), stats_(stats), diag_(diag),
+        n_(static_cast<int>(x.rows())) {}
+
+  void set_iteration(int iteration) { iteration_ = iteration; }
+  double evaluate(const GmoeParams& p) { return e_step(x_, y_, p, stats_); }
+  double em_step(GmoeParams& p) {
+    m_step(stats_, n_, floors_, iteration_, p, diag_);
+    return e_step(x_, y_, p, stats_);
+  }
+
+  Eigen::VectorXd to_free(const GmoeParams& p) const {
+    const int k = p.k(), d = p.d(), tri = d * (d + 1) / 2;
+    Eigen::VectorXd phi(k * (2 * d + 3 + tri));
+    int at = 0;
+    phi.segment(at, k) = p.pi.array().log().matrix();
+    at += k;
+    phi.segment(at, k * d) = Eigen::Map<const Eigen::VectorXd>(p.c.data(), k * d);
+    at += k * d;
+    phi.segment(at, k * d) = Eigen::Map<const Eigen::VectorXd>(p.a.data(), k * d);
+    at += k * d;
+    phi.segment(at, k) = p.b;
+    at += k;
+    phi.segment(at, k) = p.nu.array().log().matrix();
+    at += k;
+    for (int j = 0; j < k; ++j) {
+      const Eigen::MatrixXd l = p.gamma(j).llt().matrixL();
+      for (int r = 0; r < d; ++r) phi[at++] = std::log(l(r, r));
+      for (int c = 0; c < d; ++c) {
+        for (int r = c + 1; r < d; ++r) phi[at++] = l(r, c);
+      }
+    }
+    return phi;
+  }
+
+  GmoeParams from_free(const Eigen::VectorXd& phi) const {
+    const int k = stats_.s0.size(), d = static_cast<int>(x_.cols());
+    GmoeParams p(k, d);
+    int at = 0;
+    const Eigen::ArrayXd logw = phi.segment(at, k).array();
+    p.pi = (logw - logw.maxCoeff()).exp().matrix();
+    p.pi /= p.pi.sum();
+    at += k;
+    p.c = Eigen::Map<const Eigen::MatrixXd>(phi.data() + at, k, d);
+    at += k * d;
+    p.a = Eigen::Map<const Eigen::MatrixXd>(phi.data() + at, k, d);
+    at += k * d;
+    p.b = phi.segment(at, k);
+    at += k;
+    p.nu = phi.segment(at, k).array().exp().matrix();
+    at += k;
+    Eigen::MatrixXd l(d, d);
+    for (int j = 0; j < k; ++j) {
+      l.setZero();
+      for (int r = 0; r < d; ++r) l(r, r) = std::exp(phi[at++]);
+      for (int c = 0; c < d; ++c) {
+        for (int r = c + 1; r < d; ++r) l(r, c) = phi[at++];
+      }
+      p.gamma(j) = l * l.transpose();
+    }
+    return p;
+  }
+
+ private:
+  ConstMat x_;
+  ConstVec y_;
+  Floors floors_;
+  ComponentStats& stats_;
+  EmDiagnostics& diag_;
+  int n_;
+  int iteration_ = 0;
+};
+
+}  // namespace
+
 EmResult gmoe_em(const ConstMat& x, const ConstVec& y, const GmoeParams& start,
-                 int max_iter, double tol, const Floors& floors) {
-  const int n = static_cast<int>(x.rows());
+                 int max_iter, double tol, bool accelerate, const Floors& floors) {
   EmResult res{start, {}, 0, false, EmDiagnostics(start.k())};
   ComponentStats stats(start);
+  GmoeMap map(x, y, floors, stats, res.diag);
   GmoeParams previous = start;
   res.loglik.reserve(static_cast<size_t>(max_iter) + 1);
+  // max_iter = 1 is the published one-step procedure: one plain EM step.
+  const bool squarem = accelerate && max_iter > 1;
 
-  double ll_prev = e_step(x, y, res.params, stats);
+  double ll_prev = map.evaluate(res.params);
   res.loglik.push_back(ll_prev);
   for (int it = 1; it <= max_iter; ++it) {
     previous = res.params;
-    m_step(stats, n, floors, it, res.params, res.diag);
-    const double ll = e_step(x, y, res.params, stats);
+    map.set_iteration(it);
+    const double ll = squarem ? squarem_cycle(map, res.params, ll_prev, res.diag.squarem_fallbacks)
+                              : map.em_step(res.params);
     if (!std::isfinite(ll)) {
       res.diag.nonfinite = true;
       res.params = previous;

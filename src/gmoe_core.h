@@ -44,6 +44,7 @@ struct EmDiagnostics {
   Eigen::VectorXi nu_floor_hits;     // M-steps in which nu_j was floored
   Eigen::VectorXi collapsed_at;      // first M-step where j collapsed; 0: never
   int decreases = 0;                 // log-likelihood drops beyond rounding
+  int squarem_fallbacks = 0;         // SQUAREM cycles that kept the plain EM step
   bool nonfinite = false;            // a step gave a non-finite likelihood
   explicit EmDiagnostics(int k)
       : gamma_floor_hits(Eigen::VectorXi::Zero(k)),
@@ -119,11 +120,12 @@ struct EmResult {
   EmDiagnostics diag;
 };
 
-// Plain EM from `start`: at most max_iter iterations; stops when the
-// relative change |l_t - l_{t-1}| / (1 + |l_t|) falls below tol (never when
-// tol = 0).
+// EM from `start`: at most max_iter iterations, each a plain EM step or,
+// with `accelerate` and max_iter > 1, a SQUAREM cycle (squarem.h); stops
+// when the relative change |l_t - l_{t-1}| / (1 + |l_t|) falls below tol
+// (never when tol = 0).
 EmResult gmoe_em(const ConstMat& x, const ConstVec& y, const GmoeParams& start,
-                 int max_iter, double tol, const Floors& floors);
+                 int max_iter, double tol, bool accelerate, const Floors& floors);
 
 // n x k responsibilities (log = false) or log gate/posterior probabilities
 // (log = true) at p; with y null, the gates alone.

@@ -26,7 +26,7 @@ for (d in 1:2) {
   for (n in c(1e3, 1e4, 1e5)) {
     sim <- rgmoe(n, truth)
     start <- init_near_truth(truth, k = 5, n = n)
-    ctrl <- gmoe_control(max_iter = iters, tol = 0)
+    ctrl <- gmoe_control(max_iter = iters, tol = 0, accelerate = "none")
     ours <- timed(function() fit_gmoe(sim$x, sim$y, k = 5, init = start, control = ctrl))
     theirs <- timed(function() moerates:::mclust_em_gmoe(sim$x, sim$y, start, iters))
     rows[[length(rows) + 1]] <- data.frame(

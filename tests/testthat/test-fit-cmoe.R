@@ -529,11 +529,10 @@ test_that("SQUAREM reaches plain EM's maximum in fewer iterations, never going d
   expect_lt(fast$iterations * 3, plain$iterations)
   expect_true(all(diff(fast$loglik_trace) >= -1e-10 * abs(fast$loglik)))
   expect_identical(fast$diagnostics$decreases, 0L)
-  # one cycle ends at least as high as its two plain EM steps
-  one <- fit_cmoe(sim$x, sim$y, sc$pretrained, init = sc$truth(5000),
-                  control = cmoe_control(max_iter = 1, tol = 0))
-  two <- fit_cmoe(sim$x, sim$y, sc$pretrained, init = sc$truth(5000),
-                  control = cmoe_control(max_iter = 2, tol = 0, accelerate = "none"))
-  expect_gte(one$loglik, two$loglik - 1e-9)
+  # every cycle ends at least as high as it started
+  few <- fit_cmoe(sim$x, sim$y, sc$pretrained, init = sc$truth(5000),
+                  control = cmoe_control(max_iter = 5, tol = 0))
+  expect_length(few$loglik_trace, 6)
+  expect_true(all(diff(few$loglik_trace) >= 0))
   expect_error(cmoe_control(accelerate = "aitken"), "`accelerate` must be")
 })
