@@ -13,8 +13,8 @@
     .Call(`_moerates_cmoe_mstep_cpp`, x, y, w, expert, start, mstep_iter, bounds)
 }
 
-.gmoe_em_cpp <- function(x, y, start, max_iter, tol, accelerate, floors) {
-    .Call(`_moerates_gmoe_em_cpp`, x, y, start, max_iter, tol, accelerate, floors)
+.gmoe_em_cpp <- function(x, y, start, max_iter, tol, accelerate, threads, floors) {
+    .Call(`_moerates_gmoe_em_cpp`, x, y, start, max_iter, tol, accelerate, threads, floors)
 }
 
 .gmoe_mstep_cpp <- function(x, y, resp, current, floors) {

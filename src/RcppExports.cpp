@@ -64,8 +64,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // gmoe_em_cpp
-Rcpp::List gmoe_em_cpp(const Rcpp::NumericMatrix& x, const Rcpp::NumericVector& y, const Rcpp::List& start, int max_iter, double tol, bool accelerate, const Rcpp::NumericVector& floors);
-RcppExport SEXP _moerates_gmoe_em_cpp(SEXP xSEXP, SEXP ySEXP, SEXP startSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP accelerateSEXP, SEXP floorsSEXP) {
+Rcpp::List gmoe_em_cpp(const Rcpp::NumericMatrix& x, const Rcpp::NumericVector& y, const Rcpp::List& start, int max_iter, double tol, bool accelerate, int threads, const Rcpp::NumericVector& floors);
+RcppExport SEXP _moerates_gmoe_em_cpp(SEXP xSEXP, SEXP ySEXP, SEXP startSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP accelerateSEXP, SEXP threadsSEXP, SEXP floorsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -75,8 +75,9 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
     Rcpp::traits::input_parameter< double >::type tol(tolSEXP);
     Rcpp::traits::input_parameter< bool >::type accelerate(accelerateSEXP);
+    Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
     Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type floors(floorsSEXP);
-    rcpp_result_gen = Rcpp::wrap(gmoe_em_cpp(x, y, start, max_iter, tol, accelerate, floors));
+    rcpp_result_gen = Rcpp::wrap(gmoe_em_cpp(x, y, start, max_iter, tol, accelerate, threads, floors));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -114,7 +115,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_moerates_cmoe_em_cpp", (DL_FUNC) &_moerates_cmoe_em_cpp, 10},
     {"_moerates_cmoe_log_density_cpp", (DL_FUNC) &_moerates_cmoe_log_density_cpp, 5},
     {"_moerates_cmoe_mstep_cpp", (DL_FUNC) &_moerates_cmoe_mstep_cpp, 7},
-    {"_moerates_gmoe_em_cpp", (DL_FUNC) &_moerates_gmoe_em_cpp, 7},
+    {"_moerates_gmoe_em_cpp", (DL_FUNC) &_moerates_gmoe_em_cpp, 8},
     {"_moerates_gmoe_mstep_cpp", (DL_FUNC) &_moerates_gmoe_mstep_cpp, 5},
     {"_moerates_gmoe_log_density_cpp", (DL_FUNC) &_moerates_gmoe_log_density_cpp, 4},
     {NULL, NULL, 0}

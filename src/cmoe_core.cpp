@@ -258,7 +258,9 @@ class CmoeMap {
   CmoeMap(Fitter& fitter, const CmoeBounds& bounds, CmoeDiagnostics& diag)
       : fitter_(fitter), bounds_(bounds), diag_(diag) {}
 
+  // A jump whose variance or expert overflowed is a failed jump.
   double evaluate(const CmoeParams& p) {
+    if (!std::isfinite(p.nu) || !p.eta.allFinite()) return std::numeric_limits<double>::quiet_NaN();
     fitter_.set_eta(p.eta);
     return fitter_.e_step(p, nullptr);
   }

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
+#include <vector>
 
 namespace moerates {
 
@@ -21,15 +23,15 @@ const double kLog2Pi = 1.8378770664093454836;
 // hot loop of the package: it reads each observation once.
 template <class Visit>
 double for_each_block(const ConstMat& x, const double* y, const GmoeKernel& kernel,
-                      bool row_lse, Visit& visit) {
-  const int n = static_cast<int>(x.rows());
+                      bool row_lse, Visit& visit, int first = 0, int last = -1) {
+  const int n = last < 0 ? static_cast<int>(x.rows()) : last;
   const int d = kernel.d();
   const int k = kernel.k();
   BlockArray z = BlockArray::Zero(kBlock, d + 1);
   BlockArray lp(kBlock, k), w(kBlock, k);
   Eigen::Array<double, kBlock, 1> top, sum, lse;
   double total = 0.0;
-  for (int start = 0; start < n; start += kBlock) {
+  for (int start = first; start < n; start += kBlock) {
     const int m = std::min(kBlock, n - start);
     if (m < kBlock) z.setZero();
     for (int l = 0; l < d; ++l) z.col(l).head(m) = x.col(l).segment(start, m).array();
@@ -140,12 +142,41 @@ void ComponentStats::add(const Block& block, const BlockArray& r) {
 }
 
 double e_step(const ConstMat& x, const ConstVec& y, const GmoeParams& p,
-              ComponentStats& stats) {
+              ComponentStats& stats, int threads) {
   const GmoeKernel kernel(p, true);
   stats.reset(p);
-  auto visit = [&](int, const Block& block, const BlockArray&, const BlockArray& w,
-                   const Eigen::Array<double, kBlock, 1>&) { stats.add(block, w); };
-  return for_each_block(x, y.data(), kernel, false, visit);
+  const int n = static_cast<int>(x.rows());
+  const int blocks = (n + kBlock - 1) / kBlock;
+  const int parts = std::max(1, std::min(threads, blocks));
+  if (parts == 1) {
+    auto visit = [&](int, const Block& block, const BlockArray&, const BlockArray& w,
+                     const Eigen::Array<double, kBlock, 1>&) { stats.add(block, w); };
+    return for_each_block(x, y.data(), kernel, false, visit);
+  }
+  // Each thread takes a contiguous run of blocks with its own statistics;
+  // they are summed in a fixed order, so the result does not depend on the
+  // scheduling, only (through rounding) on the number of threads.
+  std::vector<ComponentStats> part(parts, stats);
+  std::vector<double> total(parts, 0.0);
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(parts) schedule(static, 1)
+#endif
+  for (int t = 0; t < parts; ++t) {
+    const int first = kBlock * static_cast<int>(static_cast<long long>(blocks) * t / parts);
+    const int last = std::min(n, kBlock * static_cast<int>(static_cast<long long>(blocks) * (t + 1) / parts));
+    ComponentStats& mine = part[t];
+    auto visit = [&mine](int, const Block& block, const BlockArray&, const BlockArray& w,
+                         const Eigen::Array<double, kBlock, 1>&) { mine.add(block, w); };
+    total[t] = for_each_block(x, y.data(), kernel, false, visit, first, last);
+  }
+  double sum = 0.0;
+  for (int t = 0; t < parts; ++t) {
+    stats.s0 += part[t].s0;
+    stats.s1 += part[t].s1;
+    stats.s2 += part[t].s2;
+    sum += total[t];
+  }
+  return sum;
 }
 
 void accumulate(const ConstMat& x, const ConstVec& y, const ConstMat& resp,
@@ -229,16 +260,25 @@ namespace {
 // definite covariances and positive variances.
 class GmoeMap {
  public:
-  GmoeMap(const ConstMat& x, const ConstVec& y, const Floors& floors, ComponentStats& stats,
-          EmDiagnostics& diag)
-      : x_(x), y_(y), floors_(floors), stats_(stats), diag_(diag),
+  GmoeMap(const ConstMat& x, const ConstVec& y, const Floors& floors, int threads,
+          ComponentStats& stats, EmDiagnostics& diag)
+      : x_(x), y_(y), floors_(floors), threads_(threads), stats_(stats), diag_(diag),
         n_(static_cast<int>(x.rows())) {}
 
   void set_iteration(int iteration) { iteration_ = iteration; }
-  double evaluate(const GmoeParams& p) { return e_step(x_, y_, p, stats_); }
+  // A jump can land where the kernel refuses the parameters (a weight that
+  // underflowed, a covariance that is numerically singular): that is a
+  // failed jump, not an error.
+  double evaluate(const GmoeParams& p) {
+    try {
+      return e_step(x_, y_, p, stats_, threads_);
+    } catch (const std::runtime_error&) {
+      return std::numeric_limits<double>::quiet_NaN();
+    }
+  }
   double em_step(GmoeParams& p) {
     m_step(stats_, n_, floors_, iteration_, p, diag_);
-    return e_step(x_, y_, p, stats_);
+    return e_step(x_, y_, p, stats_, threads_);
   }
 
   Eigen::VectorXd to_free(const GmoeParams& p) const {
@@ -297,6 +337,7 @@ class GmoeMap {
   ConstMat x_;
   ConstVec y_;
   Floors floors_;
+  int threads_;
   ComponentStats& stats_;
   EmDiagnostics& diag_;
   int n_;
@@ -306,16 +347,18 @@ class GmoeMap {
 }  // namespace
 
 EmResult gmoe_em(const ConstMat& x, const ConstVec& y, const GmoeParams& start,
-                 int max_iter, double tol, bool accelerate, const Floors& floors) {
+                 int max_iter, double tol, bool accelerate, int threads,
+                 const Floors& floors) {
   EmResult res{start, {}, 0, false, EmDiagnostics(start.k())};
   ComponentStats stats(start);
-  GmoeMap map(x, y, floors, stats, res.diag);
+  GmoeMap map(x, y, floors, threads, stats, res.diag);
   GmoeParams previous = start;
   res.loglik.reserve(static_cast<size_t>(max_iter) + 1);
   // max_iter = 1 is the published one-step procedure: one plain EM step.
   const bool squarem = accelerate && max_iter > 1;
 
-  double ll_prev = map.evaluate(res.params);
+  // Not map.evaluate(): an invalid start is the caller's error, reported as such.
+  double ll_prev = e_step(x, y, res.params, stats, threads);
   res.loglik.push_back(ll_prev);
   for (int it = 1; it <= max_iter; ++it) {
     previous = res.params;

@@ -105,8 +105,10 @@ class GmoeKernel {
 
 // E-step fused with the accumulation of the M-step statistics: one pass over
 // the data. Returns the log-likelihood of p.
+// With threads > 1 (and OpenMP), the observations are split into that many
+// contiguous runs of blocks.
 double e_step(const ConstMat& x, const ConstVec& y, const GmoeParams& p,
-              ComponentStats& stats);
+              ComponentStats& stats, int threads = 1);
 
 // M-step from accumulated statistics, with floors (see Floors).
 void m_step(const ComponentStats& stats, int n, const Floors& floors,
@@ -125,7 +127,8 @@ struct EmResult {
 // when the relative change |l_t - l_{t-1}| / (1 + |l_t|) falls below tol
 // (never when tol = 0).
 EmResult gmoe_em(const ConstMat& x, const ConstVec& y, const GmoeParams& start,
-                 int max_iter, double tol, bool accelerate, const Floors& floors);
+                 int max_iter, double tol, bool accelerate, int threads,
+                 const Floors& floors);
 
 // n x k responsibilities (log = false) or log gate/posterior probabilities
 // (log = true) at p; with y null, the gates alone.

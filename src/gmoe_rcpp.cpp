@@ -71,14 +71,15 @@ moerates::Floors floors_from(const Rcpp::NumericVector& f) {
 // [[Rcpp::export(.gmoe_em_cpp)]]
 Rcpp::List gmoe_em_cpp(const Rcpp::NumericMatrix& x, const Rcpp::NumericVector& y,
                        const Rcpp::List& start, int max_iter, double tol, bool accelerate,
-                       const Rcpp::NumericVector& floors) {
+                       int threads, const Rcpp::NumericVector& floors) {
   require(y.size() == x.nrow(), "y must have one value per row of x");
   require(max_iter >= 0 && tol >= 0, "max_iter and tol must be non-negative");
+  require(threads >= 1, "threads must be positive");
   const GmoeParams p0 = params_from_list(start, x.ncol());
   const auto xm = as_map(x);
   const auto ym = as_map(y);
   const moerates::EmResult res =
-      moerates::gmoe_em(xm, ym, p0, max_iter, tol, accelerate, floors_from(floors));
+      moerates::gmoe_em(xm, ym, p0, max_iter, tol, accelerate, threads, floors_from(floors));
   return Rcpp::List::create(
       Rcpp::Named("params") = params_to_list(res.params),
       Rcpp::Named("resp") = matrix_to_r(moerates::posterior(xm, y.begin(), res.params, false)),

@@ -217,3 +217,23 @@ test_that("SQUAREM reaches plain EM's maximum in far fewer iterations", {
   expect_identical(one$params, plain$params)
   expect_identical(one$diagnostics$squarem_fallbacks, 0L)
 })
+
+test_that("threads give the single-threaded fit up to rounding", {
+  truth <- gmoe_paper_truth(3)
+  set.seed(12)
+  sim <- rgmoe(3000, truth)
+  start <- init_near_truth(truth, 4, 3000)
+  fits <- lapply(1:3, function(th) {
+    fit_gmoe(sim$x, sim$y, 4, init = start,
+             control = gmoe_control(max_iter = 40, tol = 0, accelerate = "none", threads = th))
+  })
+  for (f in fits[-1]) {
+    expect_equal(f$loglik_trace, fits[[1]]$loglik_trace, tolerance = 1e-12)
+    expect_equal(f$params, fits[[1]]$params, tolerance = 1e-9)
+  }
+  # more threads than blocks of observations
+  small <- fit_gmoe(sim$x[1:50, ], sim$y[1:50], 2, control = gmoe_control(threads = 4))
+  expect_true(is.finite(small$loglik))
+  expect_error(gmoe_control(threads = 0), "`threads`")
+  expect_error(gmoe_control(threads = 1.5), "`threads`")
+})
