@@ -170,20 +170,11 @@ fit_cmoe <- function(x, y, pretrained, expert = "linear", init = NULL, n_starts 
   bounds <- c(control$lambda_bound, control$var_floor * var_y)
 
   starts <- cmoe_starts(init, x, y, var_y, logf0, expert, n_starts, control, bounds)
-  fits <- lapply(seq_along(starts), function(s) {
-    res <- .cmoe_em_cpp(x, y, logf0, expert, starts[[s]], control$max_iter,
-                        control$tol, control$mstep_iter, control$accelerate == "squarem",
-                        bounds)
-    if (verbose) {
-      message(sprintf("start %d: log-likelihood %.6f after %d iteration(s)%s",
-                      s, res$loglik[length(res$loglik)], res$iterations,
-                      if (res$converged) ", converged" else ""))
-    }
-    res
+  run <- best_of_starts(starts, verbose, function(start) {
+    .cmoe_em_cpp(x, y, logf0, expert, start, control$max_iter, control$tol,
+                 control$mstep_iter, control$accelerate == "squarem", bounds)
   })
-  final <- vapply(fits, function(f) f$loglik[length(f$loglik)], numeric(1))
-  best <- which.max(final)
-  new_cmoe_fit(fits[[best]], starts[[best]], final, x, y, logf0, pretrained, expert,
+  new_cmoe_fit(run$res, run$start, run$final, x, y, logf0, pretrained, expert,
                control, match.call())
 }
 

@@ -160,9 +160,18 @@ fit_gmoe.default <- function(x, y, k, init = "kmeans", n_starts = 1,
               control$min_weight)
 
   starts <- start_list(init, x, y, k, n_starts, floors)
+  run <- best_of_starts(starts, verbose, function(start) {
+    .gmoe_em_cpp(x, y, start, control$max_iter, control$tol,
+                 control$accelerate == "squarem", control$threads, floors)
+  })
+  new_gmoe_fit(run$res, run$start, run$final, x, y, control, generic_call(match.call()))
+}
+
+# Runs `em(start)` from every start and keeps the highest final
+# log-likelihood; shared by fit_gmoe() and fit_cmoe().
+best_of_starts <- function(starts, verbose, em) {
   fits <- lapply(seq_along(starts), function(s) {
-    res <- .gmoe_em_cpp(x, y, starts[[s]], control$max_iter, control$tol,
-                        control$accelerate == "squarem", control$threads, floors)
+    res <- em(starts[[s]])
     if (verbose) {
       message(sprintf("start %d: log-likelihood %.6f after %d iteration(s)%s",
                       s, res$loglik[length(res$loglik)], res$iterations,
@@ -172,8 +181,7 @@ fit_gmoe.default <- function(x, y, k, init = "kmeans", n_starts = 1,
   })
   final <- vapply(fits, function(f) f$loglik[length(f$loglik)], numeric(1))
   best <- which.max(final)
-  res <- fits[[best]]
-  new_gmoe_fit(res, starts[[best]], final, x, y, control, generic_call(match.call()))
+  list(res = fits[[best]], start = starts[[best]], final = final)
 }
 
 #' @rdname fit_gmoe

@@ -304,21 +304,32 @@ gmoe_from_joint <- function(pro, mean, sigma) {
   gmoe_params(pro, t(mean[ix, , drop = FALSE]), Gamma, a, b, nu)
 }
 
-# `iters` EM iterations of mclust's VVV model on cbind(x, y) from a GMoE
-# start, mapped back to GMoE parameters: the oracle of the tests and the
-# benchmarks.
-mclust_em_gmoe <- function(x, y, start, iters) {
+# mclust's VVV EM on cbind(x, y) from a GMoE start, mapped back to GMoE
+# parameters: the oracle of the tests and the benchmarks. With tol = 0,
+# exactly `iters` iterations; with tol > 0, mclust's own rule (relative
+# log-likelihood change <= tol) within at most `iters` iterations.
+# `params` is NULL when mclust ends at a non-finite log-likelihood.
+mclust_em_gmoe <- function(x, y, start, iters, tol = 0) {
   j <- gmoe_to_joint(start)
   p <- nrow(j$mean)
   k <- ncol(j$mean)
   chols <- array(vapply(seq_len(k), function(g) chol(j$sigma[, , g]), numeric(p * p)),
                  c(p, p, k))
+  control <- if (tol > 0) {
+    mclust::emControl(tol = c(tol, sqrt(.Machine$double.eps)),
+                      itmax = c(iters, .Machine$integer.max))
+  } else {
+    mclust::emControl(tol = c(0, 0), itmax = iters)
+  }
   fit <- mclust::emVVV(cbind(x, y),
                        parameters = list(pro = j$pro, mean = j$mean,
                                          variance = list(modelName = "VVV", d = p, G = k,
                                                          sigma = j$sigma, cholsigma = chols)),
-                       control = mclust::emControl(tol = c(0, 0), itmax = iters))
-  list(params = gmoe_from_joint(fit$parameters$pro, fit$parameters$mean,
-                                fit$parameters$variance$sigma),
-       loglik = fit$loglik)
+                       control = control, warn = FALSE)
+  finite <- is.finite(fit$loglik)
+  list(params = if (finite) gmoe_from_joint(fit$parameters$pro, fit$parameters$mean,
+                                            fit$parameters$variance$sigma),
+       loglik = fit$loglik,
+       iterations = as.integer(abs(attr(fit, "info")[["iterations"]])),
+       hit_max = identical(attr(fit, "returnCode"), 1))
 }

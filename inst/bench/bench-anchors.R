@@ -169,26 +169,12 @@ run_moerates <- function(accelerate) {
   }
 }
 
-# mclust's VVV EM from the start's joint Gaussian parameters (with its
-# Cholesky factors, as moerates:::mclust_em_gmoe does), with mclust's own
-# relative tolerance and iteration cap.
+# mclust's VVV EM from the same start, with mclust's own relative tolerance
+# and iteration cap.
 run_mclust <- function(x, y, start, iters, tol) {
-  j <- gmoe_to_joint(start)
-  p <- nrow(j$mean)
-  kk <- ncol(j$mean)
-  chols <- array(vapply(seq_len(kk), function(g) chol(j$sigma[, , g]), numeric(p * p)),
-                 c(p, p, kk))
-  fit <- mclust::emVVV(cbind(x, y),
-                       parameters = list(pro = j$pro, mean = j$mean,
-                                         variance = list(modelName = "VVV", d = p, G = kk,
-                                                         sigma = j$sigma, cholsigma = chols)),
-                       control = mclust::emControl(tol = c(tol, sqrt(.Machine$double.eps)),
-                                                   itmax = c(iters, .Machine$integer.max)))
-  # mclust reports the iteration count negated when it hit the cap.
-  its <- unname(attr(fit, "info")[1])
-  conv <- try_convert(function() gmoe_from_joint(fit$parameters$pro, fit$parameters$mean,
-                                                 fit$parameters$variance$sigma))
-  method_result(conv$params, abs(its), is.finite(fit$loglik) && its > 0, fit$loglik, conv$note)
+  fit <- moerates:::mclust_em_gmoe(x, y, start, iters, tol)
+  method_result(fit$params, fit$iterations, !is.null(fit$params) && !fit$hit_max, fit$loglik,
+                if (is.null(fit$params)) "conversion not possible: non-finite log-likelihood" else "")
 }
 
 # flexCWM::cwm: Gaussian response y ~ x, Gaussian covariates with the

@@ -122,31 +122,10 @@ timed <- function(f) {
 }
 
 # mclust's VVV EM from a GMoE start, stopped by mclust's own rule: relative
-# log-likelihood change <= tol[1], at most itmax iterations. As
-# moerates:::mclust_em_gmoe(), which only runs a fixed number of iterations.
+# log-likelihood change <= tol, at most itmax iterations.
 mclust_em_tol <- function(x, y, start, tol, itmax) {
-  j <- gmoe_to_joint(start)
-  p <- nrow(j$mean)
-  k <- ncol(j$mean)
-  chols <- array(vapply(seq_len(k), function(g) chol(j$sigma[, , g]), numeric(p * p)),
-                 c(p, p, k))
-  fit <- mclust::emVVV(cbind(x, y),
-                       parameters = list(pro = j$pro, mean = j$mean,
-                                         variance = list(modelName = "VVV", d = p, G = k,
-                                                         sigma = j$sigma, cholsigma = chols)),
-                       control = mclust::emControl(tol = c(tol, sqrt(.Machine$double.eps)),
-                                                   itmax = c(itmax, .Machine$integer.max)),
-                       warn = FALSE)
-  ok <- is.finite(fit$loglik)
-  params <- if (ok) {
-    tryCatch(gmoe_from_joint(fit$parameters$pro, fit$parameters$mean,
-                             fit$parameters$variance$sigma),
-             error = function(e) NULL)
-  }
-  list(params = params, loglik = fit$loglik,
-       iterations = as.integer(abs(attr(fit, "info")[["iterations"]])),
-       hit_max = identical(attr(fit, "returnCode"), 1),
-       failed = !ok)
+  fit <- moerates:::mclust_em_gmoe(x, y, start, itmax, tol)
+  c(fit, list(failed = is.null(fit$params)))
 }
 
 loglik_of <- function(x, y, params) {
