@@ -3,9 +3,12 @@
 #' @param max_iter Largest number of EM iterations, a whole number >= 0.
 #'   `max_iter = 1` is the published one-step procedure (one EM step from the
 #'   start); `max_iter = 0` only evaluates the start.
-#' @param tol Convergence tolerance on the relative change of the
-#'   log-likelihood, \eqn{|l_t - l_{t-1}| / (1 + |l_t|) < tol} (as in
-#'   mclust). With `tol = 0` the fit runs exactly `max_iter` iterations.
+#' @param tol Convergence tolerance: the fit stops at a point where one
+#'   plain EM step changes the log-likelihood by less than `tol` relative,
+#'   \eqn{|l_t - l_{t-1}| / (1 + |l_t|) < tol} (mclust's rule). Plain EM
+#'   tests every step; SQUAREM tests the first EM step of each cycle, not the
+#'   cycle's total gain, so both schemes stop by the same criterion. With
+#'   `tol = 0` the fit runs exactly `max_iter` iterations.
 #' @param accelerate `"squarem"` (the default) makes each iteration one
 #'   SQUAREM cycle (Varadhan and Roland 2008): two EM steps, a jump along
 #'   them and an EM step from the jump. The jump is taken in a

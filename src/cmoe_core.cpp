@@ -313,7 +313,8 @@ CmoeResult cmoe_em(const Eigen::Ref<const Eigen::MatrixXd>& x,
   double last_gain = std::numeric_limits<double>::quiet_NaN();
   for (int it = 1; it <= max_iter; ++it) {
     const CmoeParams previous = p;
-    const double next = accelerate ? squarem_cycle(map, p, ll, res.diag.squarem_fallbacks)
+    double em_gain = 0;
+    const double next = accelerate ? squarem_cycle(map, p, ll, res.diag.squarem_fallbacks, em_gain)
                                    : map.em_step(p);
     if (!std::isfinite(next)) {
       res.diag.nonfinite = true;

@@ -23,13 +23,16 @@ namespace moerates {
 // cannot end lower), and after a few halvings the second EM step is kept
 // (`fallbacks` counted). So the log-likelihood never decreases. Returns the
 // log-likelihood at the new p, whose E-step is done; a non-finite value
-// means an EM step failed and p is unchanged.
+// means an EM step failed and p is unchanged. `em_gain` is set to the gain
+// of the first, plain EM step from p: the change by which plain EM would
+// judge p converged.
 template <class Map, class Params>
-double squarem_cycle(Map& map, Params& p, double ll0, int& fallbacks) {
+double squarem_cycle(Map& map, Params& p, double ll0, int& fallbacks, double& em_gain) {
   const Eigen::VectorXd phi0 = map.to_free(p);
   Params p1 = p;
   const double ll1 = map.em_step(p1);
   if (!std::isfinite(ll1)) return ll1;
+  em_gain = ll1 - ll0;
   Params p2 = p1;
   const double ll2 = map.em_step(p2);
   if (!std::isfinite(ll2)) return ll2;

@@ -1,6 +1,8 @@
 # Milliseconds per EM iteration of fit_gmoe() and of mclust's VVV EM on
 # cbind(x, y), same data and start, fixed number of iterations, single
-# thread; n in 1e3, 1e4, 1e5, d in 1, 2, k = 5.
+# thread; n in 1e3, 1e4, 1e5, d in 1, 2, k = 5. Then fit_gmoe() with
+# gmoe_control(threads = 2) against one thread, n in 1e4, 1e5, 1e6 (d = 2,
+# k = 5): worth it only on a machine whose second core is otherwise idle.
 # Run from the repository root with the package installed:
 #   Rscript inst/bench/bench-em.R
 library(moerates)
@@ -40,3 +42,17 @@ for (d in 1:2) {
 tab <- do.call(rbind, rows)
 cat("EM milliseconds per iteration (best of", reps, "runs of", iters, "iterations)\n")
 print(format(tab, digits = 3), row.names = FALSE)
+
+threads <- do.call(rbind, lapply(c(1e4, 1e5, 1e6), function(n) {
+  truth <- gmoe_paper_truth(3)
+  sim <- rgmoe(n, truth)
+  start <- init_near_truth(truth, k = 5, n = n)
+  ms <- vapply(1:2, function(th) {
+    ctrl <- gmoe_control(max_iter = iters, tol = 0, accelerate = "none", threads = th)
+    1000 * timed(function() fit_gmoe(sim$x, sim$y, k = 5, init = start, control = ctrl))$seconds / iters
+  }, numeric(1))
+  data.frame(n = n, d = 2, k = 5, one_thread_ms = ms[1], two_threads_ms = ms[2],
+             speedup = ms[1] / ms[2])
+}))
+cat("\nfit_gmoe() milliseconds per EM iteration, one thread against gmoe_control(threads = 2)\n")
+print(format(threads, digits = 3), row.names = FALSE)

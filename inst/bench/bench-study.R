@@ -8,7 +8,9 @@
 #   plain   fit_gmoe(), gmoe_control(accelerate = "none"): plain EM,
 #           tol 1e-8 on |l_t - l_{t-1}| / (1 + |l_t|), max_iter 2000;
 #   squarem fit_gmoe(), gmoe_control() (the default): each iteration is one
-#           SQUAREM cycle (3 EM steps), same tol and max_iter (in cycles);
+#           SQUAREM cycle (3 EM steps and a jump; about 4 passes over the
+#           data), stopped by the same rule applied to the first, plain EM
+#           step of the cycle; max_iter counts cycles;
 #   mclust  mclust::emVVV() on cbind(x, y) from the same start mapped by
 #           gmoe_to_joint(), emControl(tol = 1e-8, itmax = 2000): mclust's
 #           own stopping rule, which is the same relative change
@@ -68,7 +70,7 @@
 # where the method is within 0.01 of the best; h_1core, h_2core, estimated
 # hours for the full design.
 #
-# Runtime about 9-15 minutes on 2 loaded cores. Run from the repository
+# Runtime about 7-15 minutes on 2 cores. Run from the repository
 # root with the package and mclust installed:
 #   Rscript inst/bench/bench-study.R
 library(moerates)

@@ -218,6 +218,32 @@ test_that("SQUAREM reaches plain EM's maximum in far fewer iterations", {
   expect_identical(one$diagnostics$squarem_fallbacks, 0L)
 })
 
+test_that("SQUAREM stops when a plain EM step from its point gains less than tol", {
+  truth <- gmoe_paper_truth(1)
+  set.seed(31)
+  sim <- rgmoe(4000, truth)
+  start <- init_near_truth(truth, 5, 4000)
+  tol <- 1e-9
+  fit <- fit_gmoe(sim$x, sim$y, 5, init = start, control = gmoe_control(tol = tol))
+  expect_true(fit$converged)
+  K <- fit$iterations
+  expect_gt(K, 3)
+  # the path does not depend on the stopping rule, so capped fits retrace it
+  point <- function(cycles) {
+    fit_gmoe(sim$x, sim$y, 5, init = start,
+             control = gmoe_control(tol = 0, max_iter = cycles))
+  }
+  em_gain <- function(from) {
+    step <- fit_gmoe(sim$x, sim$y, 5, init = from$params,
+                     control = gmoe_control(max_iter = 1, accelerate = "none"))
+    step$loglik - from$loglik
+  }
+  before_last <- point(K - 1)
+  expect_equal(before_last$loglik, fit$loglik_trace[K], tolerance = 1e-12)
+  expect_lt(em_gain(before_last) / (1 + abs(fit$loglik)), tol)
+  expect_gte(em_gain(point(K - 2)) / (1 + abs(fit$loglik_trace[K])), tol)
+})
+
 test_that("threads give the single-threaded fit up to rounding", {
   truth <- gmoe_paper_truth(3)
   set.seed(12)
