@@ -3,16 +3,22 @@
 # the package installed:
 #   Rscript inst/scripts/make-gmoe-rates.R [workers]
 # Runs are checkpointed under gmoe-rates-checkpoint/, so an interrupted run
-# resumes where it stopped.
+# resumes where it stopped (the reported times then cover the last session
+# only).
 #
-# 1. One EM step (the published procedure) on the full published design:
-#    8 configurations x 100 sample sizes x 20 replications.
-# 2. Converged EM on the same data and starts, on 12 of the published sample
-#    sizes (log-spaced from 100 to 1e5) with 10 replications: the full
-#    converged design waits for accelerated EM. The same thinned design is
-#    also run in one-step mode, for a paired comparison.
+# 1. reproduce_gmoe(scale = "paper", mode = "converged"): the full published
+#    design (8 configurations x 100 sample sizes x 20 replications) with EM
+#    run to convergence by the default gmoe_control() (SQUAREM). The time
+#    its fits took, summed over all runs (`info$converged_core_minutes`),
+#    does not depend on interruptions; divided by the number of workers it
+#    gives the wall-clock time of an uninterrupted run, up to the load
+#    imbalance between workers.
+# 2. reproduce_gmoe(scale = "paper", mode = "one_step"): the same data and
+#    starts, one EM step (the published procedure).
 # 3. Converged and one-step EM with the cells fixed by `split`, for reading
-#    the rate of each parameter cell by cell against the theory.
+#    the rate of each parameter cell by cell against the theory, on 12 of the
+#    published sample sizes (log-spaced from 100 to 1e5) with 10
+#    replications.
 library(moerates)
 args <- commandArgs(trailingOnly = TRUE)
 workers <- if (length(args)) as.integer(args[1]) else 2L
@@ -32,27 +38,28 @@ keep <- function(study, metrics) {
   study$design$theory <- study$design$theory[metrics]
   study
 }
-run <- function(label, metrics, ...) {
-  t0 <- Sys.time()
-  # plain EM: the shipped converged results predate SQUAREM as the default
-  s <- gmoe_study(..., control = gmoe_control(accelerate = "none"),
-                  checkpoint = file.path(checkpoint, label))
-  message(sprintf("%s: %.1f min", label, as.numeric(difftime(Sys.time(), t0, units = "mins"))))
-  if (is.null(metrics)) s else keep(s, metrics)
+minutes_since <- function(t0) as.numeric(difftime(Sys.time(), t0, units = "mins"))
+figures <- file.path(tempdir(), "gmoe-rates")
+core_minutes <- function(studies) {
+  sum(vapply(studies, function(s) sum(s$runs$seconds), numeric(1))) / 60
 }
+paper <- function(mode) {
+  t0 <- Sys.time()
+  res <- reproduce_gmoe("paper", mode, out_dir = figures, seed = seed,
+                        checkpoint = file.path(checkpoint, "paper"), verbose = FALSE)
+  message(sprintf("paper scale, %s: %.1f min", mode, minutes_since(t0)))
+  studies <- lapply(res$studies, keep, metrics = c("loss", "iterations"))
+  names(studies) <- sub(paste0("_", mode, "$"), "", names(studies))
+  studies
+}
+converged <- paper("converged")
+one_step <- paper("one_step")
 
-configs <- gmoe_published_slopes()
-one_step <- one_step_thin <- converged <- list()
-for (i in seq_len(nrow(configs))) {
-  m <- configs$model[i]
-  k <- configs$k[i]
-  name <- sprintf("model%d_k%d", m, k)
-  one_step[[name]] <- run(paste0(name, "_one_step"), "loss", m, k, n = paper_n,
-                          reps = 20, one_step = TRUE, seed = seed + 10L * m + k)
-  one_step_thin[[name]] <- run(paste0(name, "_one_step_thin"), c("loss", "iterations"), m, k,
-                               n = thin_n, reps = 10, one_step = TRUE, seed = seed + 10L * m + k)
-  converged[[name]] <- run(paste0(name, "_converged"), c("loss", "iterations"), m, k,
-                           n = thin_n, reps = 10, seed = seed + 10L * m + k)
+run <- function(label, ...) {
+  t0 <- Sys.time()
+  s <- gmoe_study(..., checkpoint = file.path(checkpoint, label))
+  message(sprintf("%s: %.1f min", label, minutes_since(t0)))
+  s
 }
 
 splits <- list(model1_k4 = list(model = 1, k = 4, split = c(2, 1, 1)),
@@ -64,18 +71,18 @@ for (name in names(splits)) {
   s <- splits[[name]]
   for (mode in c("one_step", "converged")) {
     split_studies[[paste0(name, "_", mode)]] <- run(
-      paste0(name, "_split_", mode), NULL, s$model, s$k, n = thin_n, reps = 10,
+      paste0(name, "_split_", mode), s$model, s$k, n = thin_n, reps = 10,
       split = s$split, one_step = mode == "one_step", seed = seed + 100L + 10L * s$model + s$k)
   }
 }
 
-out <- list(one_step = one_step, one_step_thin = one_step_thin, converged = converged,
-            split = split_studies,
+out <- list(one_step = one_step, converged = converged, split = split_studies,
             info = list(date = format(Sys.Date()),
-                        core_minutes = sum(vapply(c(one_step, one_step_thin, converged, split_studies),
-                                                  function(s) sum(s$runs$seconds), numeric(1))) / 60,
+                        workers = workers,
+                        converged_core_minutes = core_minutes(converged),
+                        core_minutes = core_minutes(c(one_step, converged, split_studies)),
                         r_version = R.version.string,
                         moerates = as.character(utils::packageVersion("moerates"))))
 saveRDS(out, "inst/extdata/gmoe-rates.rds", compress = "xz")
 message(sprintf("done in %.1f min; the runs took %.1f core-minutes",
-                as.numeric(difftime(Sys.time(), started, units = "mins")), out$info$core_minutes))
+                minutes_since(started), out$info$core_minutes))

@@ -98,19 +98,25 @@ test_that("reproduce_gmoe() writes a figure per configuration and the slope tabl
   expect_error(reproduce_gmoe(mode = "two", out_dir = out_dir), "`mode`")
 })
 
-test_that("the shipped paper-scale one-step slopes are within 0.03 of the published ones", {
+test_that("the shipped paper-scale results: full design, one-step slopes within 0.03 of the published ones", {
   rates <- readRDS(system.file("extdata", "gmoe-rates.rds", package = "moerates"))
   published <- gmoe_published_slopes()
-  for (i in seq_len(nrow(published))) {
-    study <- rates$one_step[[sprintf("model%d_k%d", published$model[i], published$k[i])]]
-    expect_identical(study$design$n, gmoe_paper_n())
-    expect_equal(study$design$reps, 20L)
-    expect_true(all(study$runs$status == "ok"))
-    expect_lt(abs(rate_slopes(study, metrics = "loss")$slope - published$slope[i]), 0.03)
-  }
   expect_named(rates$converged, names(rates$one_step))
-  expect_named(rates$one_step_thin, names(rates$one_step))
+  for (i in seq_len(nrow(published))) {
+    key <- sprintf("model%d_k%d", published$model[i], published$k[i])
+    for (study in list(rates$one_step[[key]], rates$converged[[key]])) {
+      expect_identical(study$design$n, gmoe_paper_n())
+      expect_equal(study$design$reps, 20L)
+      expect_true(all(study$runs$status == "ok"))
+    }
+    expect_lt(abs(rate_slopes(rates$one_step[[key]], metrics = "loss")$slope -
+                    published$slope[i]), 0.03)
+    # converged with the default control (SQUAREM): more than one cycle
+    conv <- rates$converged[[key]]$results
+    expect_gt(stats::median(conv$value[conv$metric == "iterations"]), 1)
+  }
   expect_length(rates$split, 8)
+  expect_gt(rates$info$converged_core_minutes, 0)
 })
 
 test_that("a GMoE checkpoint resumes its own study and refuses another model's", {
