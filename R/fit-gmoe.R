@@ -14,9 +14,10 @@
 #'   them and an EM step from the jump. The jump is taken in a
 #'   parametrisation in which every point is valid (log weights, log
 #'   variances, log-Cholesky factors of the \eqn{\Gamma_j}) and is kept only
-#'   if its EM step ends at least as high as the second plain step, so the
-#'   log-likelihood never decreases. It reaches the maximum plain EM reaches
-#'   in far fewer passes over the data. `"none"`: plain EM, one EM step per
+#'   if its EM step ends at least as high as the cycle's start; otherwise the
+#'   step length is halved, and after four failures the second plain step is
+#'   kept, so the log-likelihood never decreases. It ends at least as high as
+#'   plain EM in far fewer passes over the data. `"none"`: plain EM, one EM step per
 #'   iteration. `max_iter = 1` (the published one-step mode) is one plain EM
 #'   step whatever this setting.
 #' @param threads Threads for the passes over the data inside one fit (OpenMP,
