@@ -25,3 +25,7 @@
     .Call(`_moerates_gmoe_log_density_cpp`, x, y, params, what)
 }
 
+.simd_cpp <- function(enable) {
+    .Call(`_moerates_simd_cpp`, enable)
+}
+

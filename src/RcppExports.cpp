@@ -110,6 +110,17 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// simd_cpp
+bool simd_cpp(const Rcpp::LogicalVector& enable);
+RcppExport SEXP _moerates_simd_cpp(SEXP enableSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< const Rcpp::LogicalVector& >::type enable(enableSEXP);
+    rcpp_result_gen = Rcpp::wrap(simd_cpp(enable));
+    return rcpp_result_gen;
+END_RCPP
+}
 
 static const R_CallMethodDef CallEntries[] = {
     {"_moerates_cmoe_em_cpp", (DL_FUNC) &_moerates_cmoe_em_cpp, 10},
@@ -118,6 +129,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_moerates_gmoe_em_cpp", (DL_FUNC) &_moerates_gmoe_em_cpp, 8},
     {"_moerates_gmoe_mstep_cpp", (DL_FUNC) &_moerates_gmoe_mstep_cpp, 5},
     {"_moerates_gmoe_log_density_cpp", (DL_FUNC) &_moerates_gmoe_log_density_cpp, 4},
+    {"_moerates_simd_cpp", (DL_FUNC) &_moerates_simd_cpp, 1},
     {NULL, NULL, 0}
 };
 

@@ -39,6 +39,11 @@ double for_each_block(const ConstMat& x, const double* y, const GmoeKernel& kern
       z.col(d).head(m) = Eigen::Map<const Eigen::ArrayXd>(y + start, m);
     }
     const Block block{m, z};
+    if (!row_lse && kernel.simd()) {
+      total += kernel.block_weights(z, m, lp, w);
+      visit(start, block, lp, w, lse);
+      continue;
+    }
     kernel.log_terms(block, lp);
     top = lp.col(0);
     for (int j = 1; j < k; ++j) top = top.max(lp.col(j));
@@ -67,7 +72,8 @@ double for_each_block(const ConstMat& x, const double* y, const GmoeKernel& kern
 
 GmoeKernel::GmoeKernel(const GmoeParams& p, bool with_expert)
     : k_(p.k()), d_(p.d()), with_expert_(with_expert), linv_(k_),
-      c_(p.c), a_(p.a), b_(p.b), half_inv_nu_(k_), constant_(k_) {
+      simd_(with_expert && d_ <= 3 && detail::use_avx2()), c_(p.c), a_(p.a), b_(p.b),
+      half_inv_nu_(k_), constant_(k_) {
   Eigen::LLT<Eigen::MatrixXd> llt(d_);
   for (int j = 0; j < k_; ++j) {
     llt.compute(p.gamma(j));
@@ -106,10 +112,137 @@ void GmoeKernel::log_terms(const Block& block, BlockArray& lp) const {
   }
 }
 
+double GmoeKernel::block_weights(const BlockArray& z, int rows, BlockArray& lp,
+                                 BlockArray& w) const {
+#if defined(MOERATES_HAVE_AVX2)
+  switch (d_) {
+    case 1: return block_weights_avx2<1>(z, rows, lp, w);
+    case 2: return block_weights_avx2<2>(z, rows, lp, w);
+    case 3: return block_weights_avx2<3>(z, rows, lp, w);
+  }
+#endif
+  throw std::logic_error("block_weights() without simd()");
+}
+
+#if defined(MOERATES_HAVE_AVX2)
+// The AVX2 paths compute what log_terms(), the weights in for_each_block()
+// and ComponentStats::add() compute, four rows at a time with every
+// intermediate in registers (d fixed at compile time, so the loops over
+// coordinates unroll); only the order of the additions differs, so the
+// results agree up to rounding.
+namespace {
+
+MOERATES_TARGET_AVX2 inline double horizontal_sum(__m256d v) {
+  const __m128d half = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+  return _mm_cvtsd_f64(_mm_add_sd(half, _mm_unpackhi_pd(half, half)));
+}
+
+}  // namespace
+
+template <int D>
+double GmoeKernel::block_weights_avx2(const BlockArray& z, int rows, BlockArray& lp,
+                                      BlockArray& w) const {
+  double* lpd = lp.data();
+  double* wd = w.data();
+  const double* zd = z.data();
+  for (int j = 0; j < k_; ++j) {
+    double L[D][D], c[D], a[D];
+    for (int r = 0; r < D; ++r) {
+      c[r] = c_(j, r);
+      a[r] = a_(j, r);
+      for (int l = 0; l <= r; ++l) L[r][l] = linv_[j](r, l);
+    }
+    const __m256d constant = _mm256_set1_pd(constant_(j));
+    const __m256d half_inv_nu = _mm256_set1_pd(half_inv_nu_(j));
+    const __m256d half = _mm256_set1_pd(0.5);
+    const __m256d b = _mm256_set1_pd(b_(j));
+    for (int i = 0; i < kBlock; i += 4) {
+      __m256d centred[D];
+      __m256d e = _mm256_sub_pd(_mm256_loadu_pd(zd + D * kBlock + i), b);
+      for (int l = 0; l < D; ++l) {
+        const __m256d zl = _mm256_loadu_pd(zd + l * kBlock + i);
+        centred[l] = _mm256_sub_pd(zl, _mm256_set1_pd(c[l]));
+        e = _mm256_fnmadd_pd(_mm256_set1_pd(a[l]), zl, e);
+      }
+      __m256d q = _mm256_fnmadd_pd(_mm256_mul_pd(half_inv_nu, e), e, constant);
+      for (int r = 0; r < D; ++r) {
+        __m256d u = _mm256_mul_pd(_mm256_set1_pd(L[r][0]), centred[0]);
+        for (int l = 1; l <= r; ++l) u = _mm256_fmadd_pd(_mm256_set1_pd(L[r][l]), centred[l], u);
+        q = _mm256_fnmadd_pd(_mm256_mul_pd(half, u), u, q);
+      }
+      _mm256_storeu_pd(lpd + j * kBlock + i, q);
+    }
+  }
+  double top[kBlock];
+  double sum[kBlock];
+  for (int i = 0; i < kBlock; i += 4) {
+    __m256d t = _mm256_loadu_pd(lpd + i);
+    for (int j = 1; j < k_; ++j) t = _mm256_max_pd(t, _mm256_loadu_pd(lpd + j * kBlock + i));
+    __m256d s = _mm256_setzero_pd();
+    for (int j = 0; j < k_; ++j) {
+      const __m256d e = detail::exp_nonpositive_pd4(_mm256_sub_pd(_mm256_loadu_pd(lpd + j * kBlock + i), t));
+      _mm256_storeu_pd(wd + j * kBlock + i, e);
+      s = _mm256_add_pd(s, e);
+    }
+    _mm256_storeu_pd(top + i, t);
+    _mm256_storeu_pd(sum + i, s);
+    const __m256d inv = _mm256_div_pd(_mm256_set1_pd(1.0), s);
+    for (int j = 0; j < k_; ++j) {
+      _mm256_storeu_pd(wd + j * kBlock + i, _mm256_mul_pd(_mm256_loadu_pd(wd + j * kBlock + i), inv));
+    }
+  }
+  double total = 0.0;
+  for (int i = 0; i < rows; ++i) total += top[i];
+  // As in for_each_block(): each sum lies in [1, k], so 16 of them multiply
+  // without overflow.
+  for (int c = 0; c < rows; c += 16) {
+    double prod = 1.0;
+    for (int i = c; i < std::min(rows, c + 16); ++i) prod *= sum[i];
+    total += std::log(prod);
+  }
+  if (rows < kBlock) w.bottomRows(kBlock - rows).setZero();
+  return total;
+}
+
+template <int P>
+void ComponentStats::add_avx2(const BlockArray& z, const BlockArray& r) {
+  constexpr int kPairs = P * (P + 1) / 2;
+  const double* zd = z.data();
+  for (int j = 0; j < s0.size(); ++j) {
+    const double* rj = r.data() + j * kBlock;
+    __m256d shift_j[P];
+    for (int l = 0; l < P; ++l) shift_j[l] = _mm256_set1_pd(shift(l, j));
+    __m256d acc0 = _mm256_setzero_pd(), acc1[P], acc2[kPairs];
+    for (int l = 0; l < P; ++l) acc1[l] = _mm256_setzero_pd();
+    for (int l = 0; l < kPairs; ++l) acc2[l] = _mm256_setzero_pd();
+    for (int i = 0; i < kBlock; i += 4) {
+      const __m256d rr = _mm256_loadu_pd(rj + i);
+      acc0 = _mm256_add_pd(acc0, rr);
+      __m256d centred[P], weighted[P];
+      for (int l = 0; l < P; ++l) {
+        centred[l] = _mm256_sub_pd(_mm256_loadu_pd(zd + l * kBlock + i), shift_j[l]);
+        weighted[l] = _mm256_mul_pd(rr, centred[l]);
+        acc1[l] = _mm256_add_pd(acc1[l], weighted[l]);
+      }
+      int at = 0;
+      for (int b = 0; b < P; ++b) {
+        for (int a = 0; a <= b; ++a, ++at) acc2[at] = _mm256_fmadd_pd(weighted[b], centred[a], acc2[at]);
+      }
+    }
+    s0(j) += horizontal_sum(acc0);
+    for (int l = 0; l < P; ++l) s1(l, j) += horizontal_sum(acc1[l]);
+    int at = 0;
+    for (int b = 0; b < P; ++b) {
+      for (int a = 0; a <= b; ++a, ++at) s2(b * P + a, j) += horizontal_sum(acc2[at]);
+    }
+  }
+}
+#endif
+
 ComponentStats::ComponentStats(const GmoeParams& p)
     : s0(p.k()), shift(p.d() + 1, p.k()), s1(p.d() + 1, p.k()),
       s2((p.d() + 1) * (p.d() + 1), p.k()), centred_(kBlock, p.d() + 1),
-      weighted_(kBlock, p.d() + 1) {
+      weighted_(kBlock, p.d() + 1), avx2_(p.d() <= 3 && detail::use_avx2()) {
   reset(p);
 }
 
@@ -126,6 +259,15 @@ void ComponentStats::reset(const GmoeParams& p) {
 
 void ComponentStats::add(const Block& block, const BlockArray& r) {
   const int p = static_cast<int>(shift.rows());
+#if defined(MOERATES_HAVE_AVX2)
+  if (avx2_) {
+    switch (p) {
+      case 2: return add_avx2<2>(block.z, r);
+      case 3: return add_avx2<3>(block.z, r);
+      case 4: return add_avx2<4>(block.z, r);
+    }
+  }
+#endif
   for (int j = 0; j < s0.size(); ++j) {
     s0(j) += r.col(j).sum();
     for (int l = 0; l < p; ++l) {
@@ -270,6 +412,7 @@ class GmoeMap {
   // underflowed, a covariance that is numerically singular): that is a
   // failed jump, not an error.
   double evaluate(const GmoeParams& p) {
+    ++diag_.passes;
     try {
       return e_step(x_, y_, p, stats_, threads_);
     } catch (const std::runtime_error&) {
@@ -278,6 +421,7 @@ class GmoeMap {
   }
   double em_step(GmoeParams& p) {
     m_step(stats_, n_, floors_, iteration_, p, diag_);
+    ++diag_.passes;
     return e_step(x_, y_, p, stats_, threads_);
   }
 
@@ -359,6 +503,7 @@ EmResult gmoe_em(const ConstMat& x, const ConstVec& y, const GmoeParams& start,
 
   // Not map.evaluate(): an invalid start is the caller's error, reported as such.
   double ll_prev = e_step(x, y, res.params, stats, threads);
+  res.diag.passes = 1;
   res.loglik.push_back(ll_prev);
   for (int it = 1; it <= max_iter; ++it) {
     previous = res.params;

@@ -7,6 +7,8 @@
 #include <Eigen/Dense>
 #include <vector>
 
+#include "fast_exp.h"
+
 namespace moerates {
 
 using ConstMat = Eigen::Ref<const Eigen::MatrixXd>;
@@ -45,6 +47,7 @@ struct EmDiagnostics {
   Eigen::VectorXi collapsed_at;      // first M-step where j collapsed; 0: never
   int decreases = 0;                 // log-likelihood drops beyond rounding
   int squarem_fallbacks = 0;         // SQUAREM cycles that kept the plain EM step
+  int passes = 0;                    // E-steps, i.e. passes over the data: the cost
   bool nonfinite = false;            // a step gave a non-finite likelihood
   explicit EmDiagnostics(int k)
       : gamma_floor_hits(Eigen::VectorXi::Zero(k)),
@@ -82,6 +85,11 @@ struct ComponentStats {
 
  private:
   BlockArray centred_, weighted_;  // kBlock x p scratch
+  bool avx2_;                      // add() through add_avx2()
+#if defined(MOERATES_HAVE_AVX2)
+  template <int P>
+  MOERATES_TARGET_AVX2 void add_avx2(const BlockArray& z, const BlockArray& r);
+#endif
 };
 
 // Log-density terms log(pi_j) + log phi_d(x; c_j, Gamma_j)
@@ -94,10 +102,22 @@ class GmoeKernel {
   int d() const { return d_; }
   // Column j of lp: the log terms of component j for the block.
   void log_terms(const Block& block, BlockArray& lp) const;
+  // Whether block_weights() can be used: the processor has AVX2 and FMA,
+  // the kernel has its expert and d <= 3.
+  bool simd() const { return simd_; }
+  // The E-step's work on a block in one pass with AVX2 and FMA: the log
+  // terms into lp, the responsibilities into w (zero on padding rows), and
+  // the block's log-likelihood returned. Only when simd().
+  double block_weights(const BlockArray& z, int rows, BlockArray& lp, BlockArray& w) const;
 
  private:
+#if defined(MOERATES_HAVE_AVX2)
+  template <int D>
+  MOERATES_TARGET_AVX2 double block_weights_avx2(const BlockArray& z, int rows, BlockArray& lp,
+                                                 BlockArray& w) const;
+#endif
   int k_, d_;
-  bool with_expert_;
+  bool with_expert_, simd_;
   std::vector<Eigen::MatrixXd> linv_;  // inverse Cholesky factors of Gamma_j
   Eigen::MatrixXd c_, a_;              // k x d
   Eigen::VectorXd b_, half_inv_nu_, constant_;

@@ -91,6 +91,7 @@ Rcpp::List gmoe_em_cpp(const Rcpp::NumericMatrix& x, const Rcpp::NumericVector& 
       Rcpp::Named("collapsed_at") = Rcpp::wrap(res.diag.collapsed_at),
       Rcpp::Named("decreases") = res.diag.decreases,
       Rcpp::Named("squarem_fallbacks") = res.diag.squarem_fallbacks,
+      Rcpp::Named("passes") = res.diag.passes,
       Rcpp::Named("nonfinite") = res.diag.nonfinite);
 }
 
@@ -127,4 +128,15 @@ SEXP gmoe_log_density_cpp(const Rcpp::NumericMatrix& x, const Rcpp::NumericVecto
     require(what == "joint", "what must be joint, conditional or gate");
   }
   return Rcpp::wrap(out);
+}
+
+// Switches the AVX2 paths on or off for the session (tests and benchmarks
+// compare them with the baseline paths); returns whether they are in use
+// after the call. NA leaves the setting as it is.
+// [[Rcpp::export(.simd_cpp)]]
+bool simd_cpp(const Rcpp::LogicalVector& enable) {
+  if (enable.size() == 1 && !Rcpp::LogicalVector::is_na(enable[0])) {
+    moerates::detail::simd_allowed() = enable[0];
+  }
+  return moerates::detail::use_avx2();
 }

@@ -12,7 +12,9 @@
 #    its fits took, summed over all runs (`info$converged_core_minutes`),
 #    does not depend on interruptions; divided by the number of workers it
 #    gives the wall-clock time of an uninterrupted run, up to the load
-#    imbalance between workers.
+#    imbalance between workers; `info$converged_wall_minutes` is the
+#    wall-clock time of this step in the script's last session (the whole
+#    step if it ran uninterrupted, on an otherwise idle machine).
 # 2. reproduce_gmoe(scale = "paper", mode = "one_step"): the same data and
 #    starts, one EM step (the published procedure).
 # 3. Converged and one-step EM with the cells fixed by `split`, for reading
@@ -47,9 +49,11 @@ paper <- function(mode) {
   t0 <- Sys.time()
   res <- reproduce_gmoe("paper", mode, out_dir = figures, seed = seed,
                         checkpoint = file.path(checkpoint, "paper"), verbose = FALSE)
-  message(sprintf("paper scale, %s: %.1f min", mode, minutes_since(t0)))
+  wall <- minutes_since(t0)
+  message(sprintf("paper scale, %s: %.1f min", mode, wall))
   studies <- lapply(res$studies, keep, metrics = c("loss", "iterations"))
   names(studies) <- sub(paste0("_", mode, "$"), "", names(studies))
+  attr(studies, "wall_minutes") <- wall
   studies
 }
 converged <- paper("converged")
@@ -80,6 +84,7 @@ out <- list(one_step = one_step, converged = converged, split = split_studies,
             info = list(date = format(Sys.Date()),
                         workers = workers,
                         converged_core_minutes = core_minutes(converged),
+                        converged_wall_minutes = attr(converged, "wall_minutes"),
                         core_minutes = core_minutes(c(one_step, converged, split_studies)),
                         r_version = R.version.string,
                         moerates = as.character(utils::packageVersion("moerates"))))

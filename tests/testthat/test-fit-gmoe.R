@@ -244,6 +244,40 @@ test_that("SQUAREM stops when a plain EM step from its point gains less than tol
   expect_gte(em_gain(point(K - 2)) / (1 + abs(fit$loglik_trace[K])), tol)
 })
 
+test_that("the AVX2 and baseline E-steps give the same fits up to rounding", {
+  on.exit(simd_kernels(TRUE))
+  for (d in 1:4) {
+    truth <- gmoe_params(pi = c(0.3, 0.7), c = matrix(c(-1, 1), 2, d),
+                         Gamma = array(diag(d), c(d, d, 2)), a = matrix(0.5, 2, d),
+                         b = c(0, 1), nu = c(0.1, 0.2))
+    set.seed(30 + d)
+    sim <- rgmoe(1000 + 37 * d, truth)  # a last, partial block of rows
+    start <- init_near_truth(truth, 3, nrow(sim$x))
+    run <- function(enable, threads = 1) {
+      simd_kernels(enable)
+      fit_gmoe(sim$x, sim$y, 3, init = start,
+               control = gmoe_control(max_iter = 30, tol = 0, accelerate = "none",
+                                      threads = threads))
+    }
+    base <- run(FALSE)
+    for (f in list(run(TRUE), run(TRUE, threads = 2))) {
+      expect_equal(f$loglik_trace, base$loglik_trace, tolerance = 1e-12)
+      expect_equal(f$params, base$params, tolerance = 1e-9)
+      expect_equal(f$responsibilities, base$responsibilities, tolerance = 1e-9)
+    }
+  }
+  # the contaminated MoE shares the vectorised exp
+  pre <- pretrained_model("laplace", expert = "linear", eta0 = c(1, 0), nu0 = 1)
+  set.seed(40)
+  cm <- rcmoe(2000, cmoe_params(0.3, c(-1, 2), 0.5, "linear"), pre)
+  simd_kernels(FALSE)
+  base <- fit_cmoe(cm$x, cm$y, pre, "linear")
+  simd_kernels(TRUE)
+  fast <- fit_cmoe(cm$x, cm$y, pre, "linear")
+  expect_equal(fast$loglik, base$loglik, tolerance = 1e-12)
+  expect_equal(coef(fast), coef(base), tolerance = 1e-7)
+})
+
 test_that("threads give the single-threaded fit up to rounding", {
   truth <- gmoe_paper_truth(3)
   set.seed(12)
