@@ -27,9 +27,10 @@
 #'   not depend on scheduling. Worth it for one large data set; rate studies
 #'   parallelise across fits through the future framework instead.
 #'   Independently of `threads`, the passes over the data use the
-#'   processor's AVX2 and FMA instructions when it has them (detected at run
-#'   time; the package is built with R's portable flags), about twice as fast
-#'   as the baseline SSE2 code and equal to it up to rounding.
+#'   processor's AVX2 and FMA instructions when it has them (x86-64 Linux
+#'   and macOS, up to three covariates; detected at run time, as the package
+#'   is built with R's portable flags): about twice as fast as the baseline
+#'   code and equal to it up to rounding.
 #' @param var_floor Relative floor on variances: the eigenvalues of each
 #'   gate covariance \eqn{\Gamma_j} are kept at or above `var_floor` times the
 #'   average sample variance of the covariates, and each expert variance
