@@ -1,4 +1,6 @@
-// exp of non-positive arguments, shared by the E-steps of both models.
+// exp of non-positive arguments, shared by the E-steps of both models, and
+// the run-time choice between the baseline (SSE2) and AVX2 + FMA code that
+// the GMoE pass also uses.
 #ifndef MOERATES_FAST_EXP_H
 #define MOERATES_FAST_EXP_H
 

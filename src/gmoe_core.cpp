@@ -72,7 +72,7 @@ double for_each_block(const ConstMat& x, const double* y, const GmoeKernel& kern
 
 GmoeKernel::GmoeKernel(const GmoeParams& p, bool with_expert)
     : k_(p.k()), d_(p.d()), with_expert_(with_expert), linv_(k_),
-      simd_(with_expert && d_ <= 3 && detail::use_avx2()), c_(p.c), a_(p.a), b_(p.b),
+      simd_(with_expert && d_ <= kSimdMaxD && detail::use_avx2()), c_(p.c), a_(p.a), b_(p.b),
       half_inv_nu_(k_), constant_(k_) {
   Eigen::LLT<Eigen::MatrixXd> llt(d_);
   for (int j = 0; j < k_; ++j) {
@@ -115,6 +115,7 @@ void GmoeKernel::log_terms(const Block& block, BlockArray& lp) const {
 double GmoeKernel::block_weights(const BlockArray& z, int rows, BlockArray& lp,
                                  BlockArray& w) const {
 #if defined(MOERATES_HAVE_AVX2)
+  static_assert(kSimdMaxD == 3, "one case per d up to kSimdMaxD, here and in ComponentStats::add()");
   switch (d_) {
     case 1: return block_weights_avx2<1>(z, rows, lp, w);
     case 2: return block_weights_avx2<2>(z, rows, lp, w);
@@ -242,7 +243,7 @@ void ComponentStats::add_avx2(const BlockArray& z, const BlockArray& r) {
 ComponentStats::ComponentStats(const GmoeParams& p)
     : s0(p.k()), shift(p.d() + 1, p.k()), s1(p.d() + 1, p.k()),
       s2((p.d() + 1) * (p.d() + 1), p.k()), centred_(kBlock, p.d() + 1),
-      weighted_(kBlock, p.d() + 1), avx2_(p.d() <= 3 && detail::use_avx2()) {
+      weighted_(kBlock, p.d() + 1), simd_(p.d() <= kSimdMaxD && detail::use_avx2()) {
   reset(p);
 }
 
@@ -260,7 +261,7 @@ void ComponentStats::reset(const GmoeParams& p) {
 void ComponentStats::add(const Block& block, const BlockArray& r) {
   const int p = static_cast<int>(shift.rows());
 #if defined(MOERATES_HAVE_AVX2)
-  if (avx2_) {
+  if (simd_) {
     switch (p) {
       case 2: return add_avx2<2>(block.z, r);
       case 3: return add_avx2<3>(block.z, r);

@@ -60,6 +60,10 @@ struct EmDiagnostics {
 // and Eigen vectorises it; the buffers do not grow with n. The last block is
 // padded with zero rows whose responsibilities are set to zero.
 constexpr int kBlock = 128;
+
+// Largest d for which the passes have AVX2 code (d is a template argument
+// there, so that the loops over coordinates unroll).
+constexpr int kSimdMaxD = 3;
 using BlockArray = Eigen::Array<double, kBlock, Eigen::Dynamic>;
 
 // A block of data: column l of z is coordinate l of the observations (x,
@@ -85,7 +89,7 @@ struct ComponentStats {
 
  private:
   BlockArray centred_, weighted_;  // kBlock x p scratch
-  bool avx2_;                      // add() through add_avx2()
+  bool simd_;                      // add() through add_avx2()
 #if defined(MOERATES_HAVE_AVX2)
   template <int P>
   MOERATES_TARGET_AVX2 void add_avx2(const BlockArray& z, const BlockArray& r);
@@ -103,7 +107,7 @@ class GmoeKernel {
   // Column j of lp: the log terms of component j for the block.
   void log_terms(const Block& block, BlockArray& lp) const;
   // Whether block_weights() can be used: the processor has AVX2 and FMA,
-  // the kernel has its expert and d <= 3.
+  // the kernel has its expert and d <= kSimdMaxD.
   bool simd() const { return simd_; }
   // The E-step's work on a block in one pass with AVX2 and FMA: the log
   // terms into lp, the responsibilities into w (zero on padding rows), and
