@@ -200,6 +200,12 @@ test_that("SQUAREM reaches plain EM's maximum in far fewer iterations", {
     # at least as high as plain EM, which crawls on over-fitted likelihoods
     expect_gte(fast$loglik, plain$loglik - 1e-6 * abs(plain$loglik))
     expect_lt(3 * fast$iterations, plain$iterations)
+    # passes over the data: one per plain EM step plus the start; a SQUAREM
+    # cycle makes 4 (up to 11 when its jumps fail), and in all fewer
+    expect_equal(plain$diagnostics$passes, plain$iterations + 1)
+    expect_gte(fast$diagnostics$passes, 2 * fast$iterations + 1)
+    expect_lte(fast$diagnostics$passes, 11 * fast$iterations + 1)
+    expect_lt(fast$diagnostics$passes, plain$diagnostics$passes)
     expect_true(all(diff(fast$loglik_trace) >= -1e-10 * abs(fast$loglik)))
     expect_identical(fast$diagnostics$decreases, 0L)
     # every fitted covariance stays positive definite, the weights on the simplex
@@ -216,6 +222,7 @@ test_that("SQUAREM reaches plain EM's maximum in far fewer iterations", {
                     control = gmoe_control(max_iter = 1, accelerate = "none"))
   expect_identical(one$params, plain$params)
   expect_identical(one$diagnostics$squarem_fallbacks, 0L)
+  expect_equal(one$diagnostics$passes, 2)
 })
 
 test_that("SQUAREM stops when a plain EM step from its point gains less than tol", {
