@@ -50,6 +50,9 @@
 #' @param theory Optional named numeric vector: the slope the theory predicts
 #'   for each metric (of the metric against \eqn{n} on log-log scale), used
 #'   by [rate_slopes()] and the plots. Metrics not named get `NA`.
+#' @param labels Optional named character vector: a readable name for each
+#'   metric (for example `c(error = "|mean - mu|")`), used on the axes of
+#'   the plots. Metrics not named are labelled by their name.
 #' @param verbose If `TRUE`, say through [message()] how many runs were found
 #'   in the checkpoint and how many failed.
 #' @return An object of class `rate_study`, a list with
@@ -60,7 +63,8 @@
 #'     \item{`runs`}{a data frame with one row per run: `n_index`, `n`,
 #'       `rep`, `status` (`"ok"` or `"failed"`), `seconds` (elapsed time of
 #'       the run), `message` (the error of a failed run);}
-#'     \item{`design`}{`n`, `reps`, `seed`, the metric names and `theory`.}
+#'     \item{`design`}{`n`, `reps`, `seed`, the metric names, `theory` and
+#'       `labels`.}
 #'   }
 #'   `summary()` of a study returns a list with the `study`, `means` (a data
 #'   frame with the mean, standard deviation and number of replications of
@@ -93,7 +97,8 @@
 #' }
 #' @export
 rate_study <- function(simulate, fit, metrics, n, reps, seed = NULL,
-                       checkpoint = NULL, theory = NULL, verbose = FALSE) {
+                       checkpoint = NULL, theory = NULL, labels = NULL,
+                       verbose = FALSE) {
   check_function(simulate, "simulate", 1)
   check_function(fit, "fit", 2)
   check_function(metrics, "metrics", 2)
@@ -101,6 +106,7 @@ rate_study <- function(simulate, fit, metrics, n, reps, seed = NULL,
   reps <- check_count(reps, "reps")
   check_flag(verbose, "verbose")
   theory <- check_theory(theory)
+  labels <- check_labels(labels)
   if (is.null(seed)) {
     seed <- sample.int(.Machine$integer.max, 1)
   } else {
@@ -133,7 +139,7 @@ rate_study <- function(simulate, fit, metrics, n, reps, seed = NULL,
     done[todo] <- run_design(design[todo, , drop = FALSE], seeds[todo],
                              simulate, fit, metrics, checkpoint)
   }
-  new_rate_study(done, n, reps, seed, theory, verbose)
+  new_rate_study(done, n, reps, seed, theory, labels, verbose)
 }
 
 check_function <- function(f, arg, nargs) {
@@ -154,6 +160,23 @@ check_sizes <- function(n, arg = "n") {
     stop_arg(arg, "must be a vector of whole numbers >= 1.")
   }
   as.integer(n)
+}
+
+check_labels <- function(labels) {
+  if (is.null(labels)) return(stats::setNames(character(0), character(0)))
+  if (!is.character(labels) || is.null(names(labels)) || anyNA(labels) ||
+      any(!nzchar(names(labels))) || anyDuplicated(names(labels))) {
+    stop_arg("labels", "must be NULL or a character vector named by metric.")
+  }
+  labels
+}
+
+# Axis labels of every metric: the given label, or the metric's name.
+full_labels <- function(labels, metric_names) {
+  out <- stats::setNames(metric_names, metric_names)
+  known <- intersect(names(labels), metric_names)
+  out[known] <- labels[known]
+  out
 }
 
 check_theory <- function(theory) {
@@ -235,7 +258,7 @@ metrics_problem <- function(value) {
   NA_character_
 }
 
-new_rate_study <- function(done, n, reps, seed, theory, verbose) {
+new_rate_study <- function(done, n, reps, seed, theory, labels, verbose) {
   status <- vapply(done, `[[`, character(1), "status")
   problem <- vapply(done, `[[`, character(1), "problem")
   bad <- which(!is.na(problem))
@@ -283,7 +306,8 @@ new_rate_study <- function(done, n, reps, seed, theory, verbose) {
   structure(list(results = results, runs = runs,
                  design = list(n = n, reps = reps, seed = seed,
                                metrics = metric_names,
-                               theory = full_theory(theory, metric_names))),
+                               theory = full_theory(theory, metric_names),
+                               labels = full_labels(labels, metric_names))),
             class = "rate_study")
 }
 
@@ -304,8 +328,8 @@ full_theory <- function(theory, metric_names) {
 #' @param x A data frame with columns `n`, `rep`, `metric` and `value`, and
 #'   optionally `n_index` (needed when the same sample size appears as two
 #'   points of the design; otherwise each distinct `n` is one point).
-#' @param theory Optional named numeric vector of theoretical slopes, as in
-#'   [rate_study()].
+#' @param theory,labels Optional named numeric vector of theoretical slopes
+#'   and named character vector of metric labels, as in [rate_study()].
 #' @param ... Unused.
 #' @return A `rate_study` object whose `runs` have `seconds = NA`.
 #' @examples
@@ -323,7 +347,7 @@ as_rate_study.rate_study <- function(x, ...) x
 
 #' @rdname as_rate_study
 #' @export
-as_rate_study.data.frame <- function(x, theory = NULL, ...) {
+as_rate_study.data.frame <- function(x, theory = NULL, labels = NULL, ...) {
   check_dots_empty(...)
   need <- c("n", "rep", "metric", "value")
   if (!all(need %in% names(x))) {
@@ -357,7 +381,8 @@ as_rate_study.data.frame <- function(x, theory = NULL, ...) {
   structure(list(results = results, runs = runs,
                  design = list(n = grid, reps = max(reps), seed = NA_integer_,
                                metrics = metric_names,
-                               theory = full_theory(check_theory(theory), metric_names))),
+                               theory = full_theory(check_theory(theory), metric_names),
+                               labels = full_labels(check_labels(labels), metric_names))),
             class = "rate_study")
 }
 
