@@ -29,3 +29,7 @@
     .Call(`_moerates_simd_cpp`, enable)
 }
 
+.rng_stream_cpp <- function(random_seed, stream, substream) {
+    .Call(`_moerates_rng_stream_cpp`, random_seed, stream, substream)
+}
+

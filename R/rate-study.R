@@ -1,38 +1,66 @@
 #' Run a convergence-rate study
 #'
-#' The general engine behind [gmoe_study()]: for every sample size in `n` and
-#' every replication, simulate a data set, fit it and measure the fit. All
-#' (sample size, replication) runs go through the future framework
-#' ([future.apply::future_lapply()]), so the study runs on whatever
+#' The general engine behind [gmoe_study()] and [cmoe_study()]: for every
+#' sample size in `n` and every replication, simulate a data set, fit it and
+#' measure the fit. All (sample size, replication) runs go through the future
+#' framework ([future.apply::future_lapply()]), so the study runs on whatever
 #' [future::plan()] is set: sequentially, on a laptop's cores
-#' (`plan(multisession)`), or on a cluster.
+#' (`plan(multisession)`), on a cluster or through a batch scheduler.
+#'
+#' **Your own functions on any plan.** `simulate`, `fit` and `metrics` may
+#' read global variables, call helper functions of your own and functions of
+#' attached packages: the future framework's globals machinery finds what
+#' they use (recursively, through your helpers) and sends it to the workers,
+#' and the packages they call are attached there. A global that cannot be
+#' sent to another R process (a connection, an external pointer) or that is
+#' larger than `getOption("future.globals.maxSize")` is an error that names
+#' it, before any run starts.
 #'
 #' **Reproducibility.** Each run gets its own L'Ecuyer-CMRG random-number
-#' stream, derived from `seed` and the run's position in the design
-#' (replication-major, so a study with more replications extends one with
-#' fewer). The results are therefore identical whatever the plan and the
-#' number of workers, and identical between an interrupted-and-resumed study
-#' and an uninterrupted one. The caller's random-number state is left as it
-#' was, apart from the one draw that makes `seed` when it is `NULL`.
+#' stream keyed by the run itself: stream `rep` of the seed, substream keyed
+#' by the sample size (and, for a size repeated in `n`, by which repeat it
+#' is). So a run's data do not depend on the other runs of the design: the
+#' results are identical whatever the plan and the number of workers,
+#' between an interrupted-and-resumed study and an uninterrupted one, and a
+#' study extended by more replications or more sample sizes keeps the runs
+#' it had. The caller's random-number state is left as it was, apart from
+#' the one draw that makes `seed` when it is `NULL`.
 #'
-#' **Progress** is reported through progressr: wrap the call in
-#' [progressr::with_progress()] or set `progressr::handlers(global = TRUE)`
-#' to see it.
+#' **Progress** goes through progressr. With `progress = TRUE` (the
+#' default) and no global progressr handler set, the study shows it with the
+#' handlers of [progressr::handlers()] (a text progress bar unless you chose
+#' others), also under `Rscript`; with a global handler
+#' (`progressr::handlers(global = TRUE)`) that handler shows it. With
+#' `progress = FALSE` progress is only signalled, for your own
+#' [progressr::with_progress()].
 #'
 #' **Checkpoints.** With `checkpoint = "dir"`, every run is saved to `dir` as
-#' soon as it finishes (by the worker, with an atomic rename), together with a
-#' record of the design: `n`, `reps`, `seed` and the code of `simulate`,
-#' `fit` and `metrics` with the values of the variables they enclose. A rerun
-#' with the same arguments and the same directory loads what was saved and
-#' runs only what is missing; a directory holding a different study is
-#' refused.
+#' soon as it finishes (by the worker, written under a temporary name and
+#' renamed), with the study's fingerprint and the run's own sample size and
+#' replication. The fingerprint covers `seed`, the code of `simulate`, `fit`
+#' and `metrics`, the values of the variables they enclose, and the values of
+#' the globals they read (from the global environment too), so changing a
+#' true parameter held in a global variable makes another study. A rerun
+#' with the same study and directory loads what was saved and runs only what
+#' is missing, failed runs included (unless `retry_failed = FALSE`); more
+#' replications or more sample sizes over an existing checkpoint run only
+#' the new runs. A directory that holds another study is refused with an
+#' error that says what differs. A run file of another study or another run,
+#' or one that cannot be read cleanly, is treated as missing and rerun;
+#' workers left over from a killed session cannot write into a directory that
+#' a later, different study has taken over. A write that fails (no
+#' permission, disk full) stops the study with an error naming the
+#' directory.
 #'
-#' **Failures.** An error in `simulate`, `fit` or `metrics` on one run is
-#' recorded (in `$runs`, with its message) and the study goes on; the failed
-#' runs are reported by a warning and left out of the results. A `metrics`
-#' function that returns something other than named numbers, or different
-#' names on different runs, is a mistake in the study and stops it with an
-#' error.
+#' **Failures and warnings.** An error in `simulate`, `fit` or `metrics` on
+#' one run is recorded (in `$runs`, with the name of the function that raised
+#' it and its message) and the study goes on; the failed runs are reported by
+#' one warning and left out of the results. If every run fails, the study is
+#' an error. Warnings raised by the functions are recorded with their run (in
+#' `$runs$warnings`) and summarised by one warning instead of being repeated.
+#' A `metrics` function that returns something other than named numbers, or
+#' different names on different runs, is a mistake in the study and stops it
+#' with an error.
 #'
 #' @param simulate `function(n)` returning one data set of size `n`.
 #' @param fit `function(data, n)` fitting one data set.
@@ -44,7 +72,7 @@
 #' @param reps Replications per sample size, a whole number >= 1.
 #' @param seed A single whole number: the seed of the study. `NULL` draws one
 #'   from R's generator, so [set.seed()] before the call reproduces the
-#'   study; give it explicitly when using a checkpoint.
+#'   study; it must be given with a checkpoint.
 #' @param checkpoint `NULL`, or a directory in which each finished run is
 #'   saved and from which a rerun resumes.
 #' @param theory Optional named numeric vector: the slope the theory predicts
@@ -53,6 +81,10 @@
 #' @param labels Optional named character vector: a readable name for each
 #'   metric (for example `c(error = "|mean - mu|")`), used on the axes of
 #'   the plots. Metrics not named are labelled by their name.
+#' @param retry_failed If `TRUE`, runs saved in the checkpoint as failed are
+#'   run again; `FALSE` keeps them as failed.
+#' @param progress If `TRUE`, show progress when no global progressr handler
+#'   does (see Details); `FALSE` only signals it.
 #' @param verbose If `TRUE`, say through [message()] how many runs were found
 #'   in the checkpoint and how many failed.
 #' @return An object of class `rate_study`, a list with
@@ -62,7 +94,9 @@
 #'       `n_index`, `rep` and metric;}
 #'     \item{`runs`}{a data frame with one row per run: `n_index`, `n`,
 #'       `rep`, `status` (`"ok"` or `"failed"`), `seconds` (elapsed time of
-#'       the run), `message` (the error of a failed run);}
+#'       the run), `message` (the error of a failed run, naming the function
+#'       that raised it), `warnings` (the warnings the run raised, `NA` if
+#'       none);}
 #'     \item{`design`}{`n`, `reps`, `seed`, the metric names, `theory` and
 #'       `labels`.}
 #'   }
@@ -75,60 +109,71 @@
 #'   [as_rate_study()].
 #' @examples
 #' # a toy study: the error of the sample mean falls like n^(-1/2)
+#' mu <- 1
 #' study <- rate_study(
-#'   simulate = function(n) rnorm(n, mean = 1),
+#'   simulate = function(n) rnorm(n, mean = mu),
 #'   fit = function(data, n) mean(data),
-#'   metrics = function(fit, n) c(error = abs(fit - 1)),
+#'   metrics = function(fit, n) c(error = abs(fit - mu)),
 #'   n = c(100, 400, 1600, 6400), reps = 20, seed = 1,
-#'   theory = c(error = -0.5))
+#'   theory = c(error = -0.5), progress = FALSE)
 #' study
 #' rate_slopes(study)
 #' \donttest{
-#' # the same study on two local workers gives identical results
+#' # the same study on two local workers gives identical results: the global
+#' # `mu` is sent to the workers
 #' oplan <- future::plan(future::multisession, workers = 2)
 #' again <- rate_study(
-#'   simulate = function(n) rnorm(n, mean = 1),
+#'   simulate = function(n) rnorm(n, mean = mu),
 #'   fit = function(data, n) mean(data),
-#'   metrics = function(fit, n) c(error = abs(fit - 1)),
+#'   metrics = function(fit, n) c(error = abs(fit - mu)),
 #'   n = c(100, 400, 1600, 6400), reps = 20, seed = 1,
-#'   theory = c(error = -0.5))
+#'   theory = c(error = -0.5), progress = FALSE)
 #' future::plan(oplan)
 #' identical(study$results, again$results)
 #' }
 #' @export
 rate_study <- function(simulate, fit, metrics, n, reps, seed = NULL,
                        checkpoint = NULL, theory = NULL, labels = NULL,
-                       verbose = FALSE) {
-  check_function(simulate, "simulate", 1)
-  check_function(fit, "fit", 2)
-  check_function(metrics, "metrics", 2)
+                       retry_failed = TRUE, progress = TRUE, verbose = FALSE) {
+  functions <- list(simulate = check_function(simulate, "simulate", 1),
+                    fit = check_function(fit, "fit", 2),
+                    metrics = check_function(metrics, "metrics", 2))
   n <- check_sizes(n)
   reps <- check_count(reps, "reps")
+  check_flag(retry_failed, "retry_failed")
+  check_flag(progress, "progress")
   check_flag(verbose, "verbose")
   theory <- check_theory(theory)
   labels <- check_labels(labels)
-  if (is.null(seed)) {
-    seed <- sample.int(.Machine$integer.max, 1)
-  } else {
-    seed <- check_count(seed, "seed", min = 0)
-  }
   if (!is.null(checkpoint) &&
       (!is.character(checkpoint) || length(checkpoint) != 1 || is.na(checkpoint) ||
        !nzchar(checkpoint))) {
     stop_arg("checkpoint", "must be NULL or the path of a directory.")
   }
+  if (is.null(seed)) {
+    if (!is.null(checkpoint)) {
+      stop_arg("seed", "must be given with `checkpoint`, so that a rerun is the same study.")
+    }
+    seed <- sample.int(.Machine$integer.max, 1)
+  } else {
+    seed <- check_count(seed, "seed", min = 0)
+  }
+  globals <- study_globals(functions)
+  check_exportable(globals)
 
-  design <- expand.grid(n_index = seq_along(n), rep = seq_len(reps))
-  design$n <- n[design$n_index]
-  seeds <- run_seeds(seed, nrow(design))
+  design <- study_design(n, reps)
   done <- vector("list", nrow(design))
+  fp <- NULL
   if (!is.null(checkpoint)) {
-    open_checkpoint(checkpoint, list(
-      n = n, reps = reps, seed = seed,
-      code = fingerprint(list(simulate = simulate, fit = fit, metrics = metrics))))
+    fp <- study_fingerprint(seed, functions, globals)
+    open_checkpoint(checkpoint, fp)
     done <- lapply(seq_len(nrow(design)), function(i) {
-      read_checkpoint(checkpoint, design$n_index[i], design$rep[i])
+      read_run(checkpoint, design[i, ], fp$id)
     })
+    if (retry_failed) {
+      failed <- vapply(done, function(r) !is.null(r) && r$status == "failed", logical(1))
+      done[failed] <- list(NULL)
+    }
   }
   todo <- which(vapply(done, is.null, logical(1)))
   if (verbose && !is.null(checkpoint)) {
@@ -136,9 +181,16 @@ rate_study <- function(simulate, fit, metrics, n, reps, seed = NULL,
                     nrow(design) - length(todo), nrow(design)))
   }
   if (length(todo)) {
-    done[todo] <- run_design(design[todo, , drop = FALSE], seeds[todo],
-                             simulate, fit, metrics, checkpoint)
+    run <- function() {
+      run_design(design[todo, , drop = FALSE], study_seeds(seed, design[todo, , drop = FALSE]),
+                 functions, checkpoint, fp$id)
+    }
+    show <- progress && !isTRUE(progressr::handlers(global = NA))
+    done[todo] <- if (show) progressr::with_progress(run(), enable = TRUE) else run()
   }
+  done <- lapply(seq_along(done), function(i) {
+    utils::modifyList(done[[i]], list(n_index = design$n_index[i]))
+  })
   new_rate_study(done, n, reps, seed, theory, labels, verbose)
 }
 
@@ -157,7 +209,8 @@ check_function <- function(f, arg, nargs) {
 check_sizes <- function(n, arg = "n") {
   if (!is.numeric(n) || length(n) == 0 || any(!is.finite(n)) ||
       any(n < 1) || any(n != round(n)) || any(n > .Machine$integer.max)) {
-    stop_arg(arg, "must be a vector of whole numbers >= 1.")
+    stop_arg(arg, "must be a vector of whole numbers between 1 and ",
+             .Machine$integer.max, ".")
   }
   as.integer(n)
 }
@@ -188,14 +241,38 @@ check_theory <- function(theory) {
   theory
 }
 
-# One L'Ecuyer-CMRG stream per run, in design order, from the study's seed;
-# the caller's generator is restored afterwards.
-run_seeds <- function(seed, count) {
+# The runs of a study, replication-major: `occurrence` numbers the repeats of
+# a sample size that appears more than once in `n`.
+study_design <- function(n, reps) {
+  occurrence <- stats::ave(seq_along(n), n, FUN = seq_along)
+  if (any(occurrence > max_occurrence)) {
+    stop_arg("n", "repeats a sample size more than ", max_occurrence, " times.")
+  }
+  design <- expand.grid(n_index = seq_along(n), rep = seq_len(reps))
+  design$n <- n[design$n_index]
+  design$occurrence <- as.integer(occurrence[design$n_index])
+  design
+}
+
+max_occurrence <- 1024L
+
+# The random-number stream of each run: L'Ecuyer-CMRG stream `rep` of the
+# seed, substream keyed by (n, occurrence), so that a run's stream depends
+# on nothing but the run (src/rng_streams.h).
+study_seeds <- function(seed, design) {
   with_rng_restored({
     set.seed(seed, kind = "L'Ecuyer-CMRG")
-    s <- get(".Random.seed", envir = globalenv())
-    lapply(seq_len(count), function(i) s <<- parallel::nextRNGStream(s))
+    base <- get(".Random.seed", envir = globalenv())
   })
+  substream <- (as.double(design$n) - 1) * max_occurrence + (design$occurrence - 1)
+  lapply(seq_len(nrow(design)), function(i) {
+    .rng_stream_cpp(base, design$rep[i], substream[i])
+  })
+}
+
+# The stream of one run, for tests and for redoing a run by hand.
+run_seed <- function(seed, n, rep, occurrence = 1L) {
+  study_seeds(seed, data.frame(n = n, rep = rep, occurrence = occurrence))[[1]]
 }
 
 with_rng_restored <- function(expr) {
@@ -213,35 +290,56 @@ with_rng_restored <- function(expr) {
   expr
 }
 
-run_design <- function(design, seeds, simulate, fit, metrics, checkpoint) {
+run_design <- function(design, seeds, functions, checkpoint, id) {
   progress <- progressr::progressor(steps = nrow(design))
   tasks <- lapply(seq_len(nrow(design)), function(i) as.list(design[i, ]))
+  runner <- make_runner(functions, checkpoint, id, progress)
   with_rng_restored(future.apply::future_lapply(
-    tasks, run_one, simulate = simulate, fit = fit, metrics = metrics,
-    checkpoint = checkpoint, progress = progress,
-    future.seed = seeds, future.packages = "moerates"))
+    tasks, runner, future.seed = seeds, future.packages = "moerates"))
+}
+
+# The function each worker calls, in an environment that holds only what a
+# run needs: the future framework scans it, finds the user's functions and,
+# through them, the globals and packages they use.
+make_runner <- function(functions, checkpoint, id, progress) {
+  simulate <- functions$simulate
+  fit <- functions$fit
+  metrics <- functions$metrics
+  function(task) run_one(task, simulate, fit, metrics, checkpoint, id, progress)
 }
 
 # One run of the design, on a worker: errors in the user's functions are
-# recorded, not raised, so one failing replication loses nothing else.
-run_one <- function(task, simulate, fit, metrics, checkpoint, progress) {
+# recorded, not raised, so one failing replication loses nothing else, and
+# so are their warnings, to be summarised once.
+run_one <- function(task, simulate, fit, metrics, checkpoint, id, progress) {
   started <- proc.time()[["elapsed"]]
-  out <- tryCatch({
-    data <- simulate(task$n)
-    fitted <- fit(data, task$n)
-    value <- metrics(fitted, task$n)
-    list(status = "ok", value = value, message = NA_character_)
-  }, error = function(e) {
-    list(status = "failed", value = NULL, message = conditionMessage(e))
-  })
+  stage <- "simulate"
+  warnings <- character(0)
+  out <- withCallingHandlers(
+    tryCatch({
+      data <- simulate(task$n)
+      stage <- "fit"
+      fitted <- fit(data, task$n)
+      stage <- "metrics"
+      value <- metrics(fitted, task$n)
+      list(status = "ok", value = value, message = NA_character_)
+    }, error = function(e) {
+      list(status = "failed", value = NULL,
+           message = sprintf("`%s` raised an error: %s", stage, conditionMessage(e)))
+    }),
+    warning = function(w) {
+      warnings <<- c(warnings, sprintf("`%s`: %s", stage, conditionMessage(w)))
+      invokeRestart("muffleWarning")
+    })
   out$problem <- if (out$status == "ok") metrics_problem(out$value) else NA_character_
   if (out$status == "ok" && is.na(out$problem)) {
     out$value <- stats::setNames(as.double(out$value), names(out$value))
   }
-  out <- c(task[c("n_index", "n", "rep")], out,
+  out <- c(list(id = id), task[c("n", "occurrence", "rep")], out,
+           warnings = if (length(warnings)) paste(unique(warnings), collapse = "\n") else NA_character_,
            seconds = proc.time()[["elapsed"]] - started)
   if (!is.null(checkpoint) && is.na(out$problem)) {
-    write_checkpoint(checkpoint, out)
+    write_run(checkpoint, out)
   }
   progress(sprintf("n = %d, replication %d", task$n, task$rep))
   out
@@ -283,6 +381,7 @@ new_rate_study <- function(done, n, reps, seed, theory, labels, verbose) {
                      rep = field("rep", integer(1)), status = status,
                      seconds = field("seconds", numeric(1)),
                      message = field("message", character(1)),
+                     warnings = field("warnings", character(1)),
                      stringsAsFactors = FALSE)
   ord <- order(runs$n_index, runs$rep)
   runs <- runs[ord, ]
@@ -297,10 +396,22 @@ new_rate_study <- function(done, n, reps, seed, theory, labels, verbose) {
     value = unlist(lapply(done[ok], `[[`, "value"), use.names = FALSE),
     stringsAsFactors = FALSE)
   failed <- runs$status == "failed"
+  first_of <- function(rows, text) {
+    sprintf("the first (n = %d, replication %d): %s", runs$n[rows][1], runs$rep[rows][1],
+            text[rows][1])
+  }
+  if (all(failed)) {
+    stop(sprintf("every run of the study failed (%d of %d); %s.", sum(failed), nrow(runs),
+                 first_of(failed, runs$message)), call. = FALSE)
+  }
   if (any(failed)) {
-    warning(sprintf("%d of %d runs failed and are left out of the results; the first (n = %d, replication %d): %s. See `$runs`.",
-                    sum(failed), nrow(runs), runs$n[failed][1], runs$rep[failed][1],
-                    runs$message[failed][1]), call. = FALSE)
+    warning(sprintf("%d of %d runs failed and are left out of the results; %s. See `$runs`.",
+                    sum(failed), nrow(runs), first_of(failed, runs$message)), call. = FALSE)
+  }
+  warned <- !is.na(runs$warnings)
+  if (any(warned)) {
+    warning(sprintf("%d of %d runs raised warnings; %s. See `$runs$warnings`.",
+                    sum(warned), nrow(runs), first_of(warned, runs$warnings)), call. = FALSE)
   }
   if (verbose) message(sprintf("%d runs done, %d failed", nrow(runs), sum(failed)))
   structure(list(results = results, runs = runs,
@@ -378,6 +489,7 @@ as_rate_study.data.frame <- function(x, theory = NULL, labels = NULL, ...) {
   runs$status <- "ok"
   runs$seconds <- NA_real_
   runs$message <- NA_character_
+  runs$warnings <- NA_character_
   structure(list(results = results, runs = runs,
                  design = list(n = grid, reps = max(reps), seed = NA_integer_,
                                metrics = metric_names,

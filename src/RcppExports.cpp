@@ -121,6 +121,19 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// rng_stream_cpp
+Rcpp::IntegerVector rng_stream_cpp(const Rcpp::IntegerVector& random_seed, double stream, double substream);
+RcppExport SEXP _moerates_rng_stream_cpp(SEXP random_seedSEXP, SEXP streamSEXP, SEXP substreamSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< const Rcpp::IntegerVector& >::type random_seed(random_seedSEXP);
+    Rcpp::traits::input_parameter< double >::type stream(streamSEXP);
+    Rcpp::traits::input_parameter< double >::type substream(substreamSEXP);
+    rcpp_result_gen = Rcpp::wrap(rng_stream_cpp(random_seed, stream, substream));
+    return rcpp_result_gen;
+END_RCPP
+}
 
 static const R_CallMethodDef CallEntries[] = {
     {"_moerates_cmoe_em_cpp", (DL_FUNC) &_moerates_cmoe_em_cpp, 10},
@@ -130,6 +143,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_moerates_gmoe_mstep_cpp", (DL_FUNC) &_moerates_gmoe_mstep_cpp, 5},
     {"_moerates_gmoe_log_density_cpp", (DL_FUNC) &_moerates_gmoe_log_density_cpp, 4},
     {"_moerates_simd_cpp", (DL_FUNC) &_moerates_simd_cpp, 1},
+    {"_moerates_rng_stream_cpp", (DL_FUNC) &_moerates_rng_stream_cpp, 3},
     {NULL, NULL, 0}
 };
 

@@ -62,7 +62,7 @@ test_that("a failing replication is recorded and loses nothing else", {
                     function(fit, n) c(v = 1 / fit), n = c(10, 20, 40), reps = 2, seed = 1),
     "2 of 6 runs failed.*singular start")
   expect_equal(s$runs$status, rep(c("ok", "failed", "ok"), each = 2))
-  expect_equal(s$runs$message[3], "singular start")
+  expect_equal(s$runs$message[3], "`fit` raised an error: singular start")
   expect_equal(s$results$n, c(10, 10, 40, 40))
   expect_equal(s$results$value, c(0.1, 0.1, 0.025, 0.025))
 })
@@ -71,7 +71,7 @@ test_that("bad arguments give errors that name them", {
   sim <- function(n) n
   fit <- function(data, n) data
   met <- function(fit, n) c(v = fit)
-  expect_error(rate_study(sim, fit, met, n = c(0, 10), reps = 2), "`n` must be .*whole numbers >= 1")
+  expect_error(rate_study(sim, fit, met, n = c(0, 10), reps = 2), "`n` must be .*whole numbers between 1 and")
   expect_error(rate_study(sim, fit, met, n = c(10.5, 20), reps = 2), "`n`")
   expect_error(rate_study(sim, fit, met, n = "100", reps = 2), "`n`")
   expect_error(rate_study(sim, fit, met, n = c(10, NA), reps = 2), "`n`")
@@ -118,14 +118,131 @@ test_that("progress is reported through progressr, one step per run", {
   expect_equal(steps, 12)
 })
 
-test_that("a study in which every run failed can still be printed and summarised", {
-  s <- suppressWarnings(rate_study(function(n) n, function(data, n) stop("boom"),
-                                   function(fit, n) c(a = 1), n = c(10, 20), reps = 2, seed = 1))
-  expect_equal(nrow(s$results), 0)
-  expect_equal(s$runs$status, rep("failed", 4))
-  expect_output(print(summary(s)), "0 done, 4 failed")
-  expect_equal(nrow(rate_slopes(s)), 0)
-  grDevices::pdf(NULL)
-  on.exit(grDevices::dev.off())
-  expect_error(plot(s), "`x` has no results to plot")
+test_that("a study in which every run failed is an error that says why", {
+  expect_error(rate_study(function(n) n, function(data, n) stop("boom"),
+                          function(fit, n) c(a = 1), n = c(10, 20), reps = 2, seed = 1,
+                          progress = FALSE),
+               "every run of the study failed \\(4 of 4\\); the first \\(n = 10, replication 1\\): `fit` raised an error: boom")
+  expect_error(rate_study(function(n) stop("no data"), function(data, n) data,
+                          function(fit, n) c(a = 1), n = 10, reps = 1, seed = 1, progress = FALSE),
+               "`simulate` raised an error: no data")
+  expect_error(rate_study(function(n) n, function(data, n) data,
+                          function(fit, n) stop("bad metric"), n = 10, reps = 1, seed = 1,
+                          progress = FALSE),
+               "`metrics` raised an error: bad metric")
+})
+
+test_that("warnings of single runs are recorded and summarised once", {
+  expect_warning(
+    s <- rate_study(function(n) n,
+                    function(data, n) {
+                      if (n == 20) warning("component collapsed")
+                      data
+                    },
+                    function(fit, n) c(v = fit), n = c(10, 20, 40), reps = 2, seed = 1,
+                    progress = FALSE),
+    "2 of 6 runs raised warnings; the first \\(n = 20, replication 1\\): `fit`: component collapsed")
+  expect_equal(is.na(s$runs$warnings), c(TRUE, TRUE, FALSE, FALSE, TRUE, TRUE))
+  expect_equal(nrow(s$results), 6)
+})
+
+# A user's own study, defined in the global environment as a script would:
+# it reads a global variable, calls a global helper function and a function
+# of a package the user attached.
+define_user_study <- function(mu) {
+  eval(quote({
+    centre <- function(x) x - mu
+    user_simulate <- function(n) mvrnorm(n, mu = c(mu, mu), Sigma = diag(2))
+    user_fit <- function(data, n) colMeans(data)
+    user_metrics <- function(fit, n) c(error = sqrt(sum(centre(fit)^2)))
+  }), globalenv())
+  assign("mu", mu, envir = globalenv())
+}
+
+run_user_study <- function(...) {
+  g <- globalenv()
+  rate_study(g$user_simulate, g$user_fit, g$user_metrics, n = c(100, 400), reps = 2,
+             seed = 1, progress = FALSE, ...)
+}
+
+test_that("a user's study with globals gives identical results on every plan", {
+  attached <- "package:MASS" %in% search()
+  suppressPackageStartupMessages(library(MASS))
+  on.exit({
+    rm(list = c("mu", "centre", "user_simulate", "user_fit", "user_metrics"), envir = globalenv())
+    if (!attached) detach("package:MASS")
+  })
+  define_user_study(1)
+  seq_run <- with_plan(future::sequential, run_user_study())
+  expect_true(all(seq_run$runs$status == "ok"))
+  ms_run <- with_plan(future::multisession, run_user_study(), workers = 2)
+  expect_identical(ms_run$results, seq_run$results)
+  cl <- parallel::makePSOCKcluster(2)
+  on.exit(parallel::stopCluster(cl), add = TRUE)
+  cl_run <- with_plan(future::cluster, run_user_study(), workers = cl)
+  expect_identical(cl_run$results, seq_run$results)
+
+  # another value of the global is another study: a checkpoint refuses it
+  cp <- tempfile("cp-")
+  with_plan(future::multisession, run_user_study(checkpoint = cp), workers = 2)
+  define_user_study(5)
+  expect_error(run_user_study(checkpoint = cp), "the value of global `mu`")
+  moved <- with_plan(future::multisession, run_user_study(), workers = 2)
+  expect_false(identical(moved$results$value, seq_run$results$value))
+  # and so is another helper function
+  define_user_study(1)
+  eval(quote(centre <- function(x) abs(x - mu)), globalenv())
+  expect_error(run_user_study(checkpoint = cp), "the value of global `centre`")
+})
+
+test_that("a global that cannot reach the workers is an error that names it", {
+  con <- file(tempfile(), "w")
+  on.exit(close(con))
+  sim <- function(n) {
+    writeLines("run", con)
+    stats::rnorm(n)
+  }
+  expect_error(with_plan(future::multisession,
+                         rate_study(sim, function(data, n) mean(data),
+                                    function(fit, n) c(e = abs(fit)), n = 10, reps = 1,
+                                    seed = 1, progress = FALSE), workers = 2),
+               "the global `con` used by `simulate` is a connection")
+  big <- numeric(2e5)
+  old <- options(future.globals.maxSize = 1e5)
+  on.exit(options(old), add = TRUE)
+  expect_error(with_plan(future::multisession,
+                         rate_study(function(n) stats::rnorm(n) + big[1],
+                                    function(data, n) mean(data),
+                                    function(fit, n) c(e = abs(fit)), n = 10, reps = 1,
+                                    seed = 1, progress = FALSE), workers = 2),
+               "the global `big` used by `simulate` takes 1.5 MB")
+})
+
+test_that("a run's random numbers depend only on the run, not on the design", {
+  whole <- toy_study(reps = 3)
+  part <- toy_study(reps = 2, n = c(3200, 200))
+  keep <- whole$results$rep <= 2 & whole$results$n %in% c(200, 3200)
+  key <- function(r) paste(r$n, r$rep, r$metric)
+  expect_identical(part$results$value[order(key(part$results))],
+                   whole$results$value[keep][order(key(whole$results[keep, ]))])
+  expect_identical(moerates:::run_seed(11, n = 800, rep = 3),
+                   moerates:::study_seeds(11, moerates:::study_design(c(50, 800), 3))[[6]])
+})
+
+test_that("progress shows under Rscript without any progressr setting", {
+  script <- tempfile(fileext = ".R")
+  writeLines(c("library(moerates)",
+               "s <- rate_study(function(n) rnorm(n), function(data, n) mean(data),",
+               "                function(fit, n) c(e = abs(fit)), n = c(10, 20), reps = 2, seed = 1)"),
+             script)
+  rscript <- file.path(R.home("bin"), "Rscript")
+  err <- tempfile()
+  system2(rscript, script, stdout = FALSE, stderr = err)
+  expect_match(paste(readLines(err), collapse = "\n"), "100%")
+  writeLines(c("library(moerates)",
+               "s <- rate_study(function(n) rnorm(n), function(data, n) mean(data),",
+               "                function(fit, n) c(e = abs(fit)), n = c(10, 20), reps = 2, seed = 1,",
+               "                progress = FALSE)"), script)
+  system2(rscript, script, stdout = FALSE, stderr = err)
+  expect_false(any(grepl("100%", readLines(err))))
 })
