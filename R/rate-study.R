@@ -26,11 +26,13 @@
 #' it had. The caller's random-number state is left as it was, apart from
 #' the one draw that makes `seed` when it is `NULL`.
 #'
-#' **Progress** goes through progressr. With `progress = TRUE` (the
-#' default) and no global progressr handler set, the study shows it with the
-#' handlers of [progressr::handlers()] (a text progress bar unless you chose
-#' others), also under `Rscript`; with a global handler
-#' (`progressr::handlers(global = TRUE)`) that handler shows it. With
+#' **Progress** goes through progressr. When no global progressr handler is
+#' set, the study shows its progress itself, with the handlers of
+#' [progressr::handlers()] (a text progress bar unless you chose others):
+#' by default (`progress = NULL`) when R is interactive or its standard
+#' error is a terminal, as under `Rscript` in a shell, and not when the
+#' output goes to a log file; always with `progress = TRUE`. With a global
+#' handler (`progressr::handlers(global = TRUE)`) that handler shows it. With
 #' `progress = FALSE` progress is only signalled, for your own
 #' [progressr::with_progress()].
 #'
@@ -83,8 +85,9 @@
 #'   the plots. Metrics not named are labelled by their name.
 #' @param retry_failed If `TRUE`, runs saved in the checkpoint as failed are
 #'   run again; `FALSE` keeps them as failed.
-#' @param progress If `TRUE`, show progress when no global progressr handler
-#'   does (see Details); `FALSE` only signals it.
+#' @param progress `NULL` (show progress when R is interactive or writes to
+#'   a terminal), `TRUE` (always show it) or `FALSE` (only signal it); see
+#'   Details. A global progressr handler, when set, shows it instead.
 #' @param verbose If `TRUE`, say through [message()] how many runs were found
 #'   in the checkpoint and how many failed.
 #' @return An object of class `rate_study`, a list with
@@ -115,7 +118,7 @@
 #'   fit = function(data, n) mean(data),
 #'   metrics = function(fit, n) c(error = abs(fit - mu)),
 #'   n = c(100, 400, 1600, 6400), reps = 20, seed = 1,
-#'   theory = c(error = -0.5), progress = FALSE)
+#'   theory = c(error = -0.5))
 #' study
 #' rate_slopes(study)
 #' \donttest{
@@ -127,21 +130,25 @@
 #'   fit = function(data, n) mean(data),
 #'   metrics = function(fit, n) c(error = abs(fit - mu)),
 #'   n = c(100, 400, 1600, 6400), reps = 20, seed = 1,
-#'   theory = c(error = -0.5), progress = FALSE)
+#'   theory = c(error = -0.5))
 #' future::plan(oplan)
 #' identical(study$results, again$results)
 #' }
 #' @export
 rate_study <- function(simulate, fit, metrics, n, reps, seed = NULL,
                        checkpoint = NULL, theory = NULL, labels = NULL,
-                       retry_failed = TRUE, progress = TRUE, verbose = FALSE) {
+                       retry_failed = TRUE, progress = NULL, verbose = FALSE) {
   functions <- list(simulate = check_function(simulate, "simulate", 1),
                     fit = check_function(fit, "fit", 2),
                     metrics = check_function(metrics, "metrics", 2))
   n <- check_sizes(n)
   reps <- check_count(reps, "reps")
   check_flag(retry_failed, "retry_failed")
-  check_flag(progress, "progress")
+  if (is.null(progress)) {
+    progress <- interactive() || isatty(stderr())
+  } else {
+    check_flag(progress, "progress")
+  }
   check_flag(verbose, "verbose")
   theory <- check_theory(theory)
   labels <- check_labels(labels)

@@ -229,20 +229,26 @@ test_that("a run's random numbers depend only on the run, not on the design", {
                    moerates:::study_seeds(11, moerates:::study_design(c(50, 800), 3))[[6]])
 })
 
-test_that("progress shows under Rscript without any progressr setting", {
+test_that("progress shows under Rscript in a terminal without any progressr setting", {
   script <- tempfile(fileext = ".R")
-  writeLines(c("library(moerates)",
-               "s <- rate_study(function(n) rnorm(n), function(data, n) mean(data),",
-               "                function(fit, n) c(e = abs(fit)), n = c(10, 20), reps = 2, seed = 1)"),
-             script)
+  study_call <- c("library(moerates)",
+                  "s <- rate_study(function(n) rnorm(n), function(data, n) mean(data),",
+                  "                function(fit, n) c(e = abs(fit)), n = c(10, 20), reps = 2, seed = 1%s)")
   rscript <- file.path(R.home("bin"), "Rscript")
-  err <- tempfile()
-  system2(rscript, script, stdout = FALSE, stderr = err)
-  expect_match(paste(readLines(err), collapse = "\n"), "100%")
-  writeLines(c("library(moerates)",
-               "s <- rate_study(function(n) rnorm(n), function(data, n) mean(data),",
-               "                function(fit, n) c(e = abs(fit)), n = c(10, 20), reps = 2, seed = 1,",
-               "                progress = FALSE)"), script)
-  system2(rscript, script, stdout = FALSE, stderr = err)
-  expect_false(any(grepl("100%", readLines(err))))
+  run <- function(extra, terminal) {
+    writeLines(sprintf(study_call, extra), script)
+    out <- tempfile()
+    if (terminal) {
+      # `script` gives the command a pseudo-terminal, as a shell would
+      system2("script", c("-qec", shQuote(paste(rscript, script)), "/dev/null"),
+              stdout = out, stderr = out)
+    } else {
+      system2(rscript, script, stdout = out, stderr = out)
+    }
+    any(grepl("100%", readLines(out)))
+  }
+  expect_true(run("", terminal = TRUE))
+  expect_false(run("", terminal = FALSE))
+  expect_true(run(", progress = TRUE", terminal = FALSE))
+  expect_false(run(", progress = FALSE", terminal = TRUE))
 })

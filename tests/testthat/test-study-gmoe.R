@@ -130,7 +130,7 @@ test_that("a GMoE checkpoint resumes its own study and refuses another model's",
   expect_identical(again$results, first$results)
   expect_error(gmoe_study(2, k = 4, n = c(200, 400), reps = 2, one_step = TRUE, seed = 3,
                           checkpoint = cp),
-               "holds a different study \\(its code")
+               "holds a different study \\(the value of global `truth`")
   expect_error(gmoe_study(1, k = 4, n = c(200, 400), reps = 2, seed = 3, checkpoint = cp),
-               "holds a different study \\(its code")
+               "holds a different study \\(the value of global `control`")
 })
