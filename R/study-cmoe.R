@@ -156,7 +156,7 @@ cmoe_study <- function(scenario, n = round(10^seq(2.5, 5, by = 0.25)), reps = 20
   control <- check_cmoe_control(control)
   run <- cmoe_study_functions(scenario, start, n_starts, control)
   study <- rate_study(run$simulate, run$fit, run$metrics, n = n, reps = reps,
-                      theory = scenario$theory, ...)
+                      theory = scenario$theory, labels = cmoe_metric_labels(scenario), ...)
   study$design <- c(study$design, list(scenario = scenario, start = start))
   study
 }
@@ -182,4 +182,13 @@ cmoe_study_functions <- function(scenario, start, n_starts, control) {
       c(l[c("lambda", "eta", "nu", "prompt")], loss = l[[loss]],
         iterations = fit$iterations, at_bound = as.numeric(fit$diagnostics$lambda_at_bound))
     })
+}
+
+# Axis labels of the metrics of cmoe_study_functions(): the errors of
+# cmoe_loss() and the scenario's loss.
+cmoe_metric_labels <- function(scenario) {
+  c(lambda = "|lambda - lambda*|", eta = "||eta - eta*||", nu = "|nu - nu*|",
+    prompt = "||(eta, nu) - (eta*, nu*)||",
+    loss = if (scenario$loss == "loss_merging") "merging loss" else "distinguishable loss",
+    iterations = "EM iterations", at_bound = "share of fits with lambda at its bound")
 }
