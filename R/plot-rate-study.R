@@ -129,7 +129,7 @@ plot_rate_studies <- function(studies, metrics = NULL, min_n = NULL, level = 0.9
   if (is.null(names_of)) names_of <- rep("", length(studies))
   panels <- list()
   for (i in seq_along(studies)) {
-    these <- rate_panels(studies[[i]], metrics, min_n, level, reference[[i]])
+    these <- rate_panels(studies[[i]], metrics, min_n, level, reference[[i]], "studies")
     for (j in seq_along(these)) {
       these[[j]]$study <- names_of[i]
       these[[j]]$main <- names_of[i]
@@ -163,9 +163,9 @@ check_reference <- function(reference, arg) {
 # Everything one panel shows, for each metric of a study: the means with
 # their interval, the medians, the replications, the slope row and the
 # metric's label.
-rate_panels <- function(study, metrics, min_n, level, reference) {
+rate_panels <- function(study, metrics, min_n, level, reference, arg = "x") {
   slopes <- rate_slopes(study, metrics = metrics, min_n = min_n, level = level)
-  if (nrow(slopes) == 0) stop_arg("x", "has no results to plot (every run failed?).")
+  if (nrow(slopes) == 0) stop_arg(arg, "has no results to plot (every run failed?).")
   labels <- metric_labels(study)
   points <- rate_points(study, slopes$metric, min_n, level)
   res <- study$results
@@ -211,10 +211,7 @@ metric_labels <- function(study) {
       cmoe_metric_labels(design$scenario)
     }
   }
-  out <- stats::setNames(metrics, metrics)
-  known <- intersect(names(labels), metrics)
-  out[known] <- labels[known]
-  out
+  full_labels(labels, metrics)
 }
 
 # Rows and columns of a grid of `count` panels on a device whose width is
@@ -232,9 +229,8 @@ panel_grid <- function(count, aspect, target = 1.3) {
 }
 
 # Tick positions on a log axis from lo to hi: the powers of ten when the
-# range holds at least three (every second one when it holds more than
-# seven), else the 1-2-5 multiples, else all whole multiples, else a
-# linear scale.
+# range holds at least three (thinned to at most seven), else the 1-2-5
+# multiples, else all whole multiples, else a linear scale.
 log_ticks <- function(lo, hi) {
   inside <- function(t) sort(t[t >= lo * (1 - 1e-9) & t <= hi * (1 + 1e-9)])
   decades <- 10^(floor(log10(lo)):ceiling(log10(hi)))

@@ -120,7 +120,8 @@ print.cmoe_scenario <- function(x, ...) {
 #' scenario's scaled loss), `iterations` (EM iterations, no theory) and
 #' `at_bound` (1 when the fit's \eqn{\lambda} ended at its bound, which
 #' happens at small \eqn{n} when the prompt is close to \eqn{f_0}{f0}; the
-#' fit's warning is not repeated).
+#' fit's warning is not repeated). Each carries a readable label (such as
+#' "|lambda - lambda*|") that names it on the axes of [plot.rate_study()].
 #'
 #' **Starts.** `start = "truth"` starts EM at the true parameters, so the
 #' study measures the maximum-likelihood estimator near the truth, which is

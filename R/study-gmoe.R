@@ -62,6 +62,8 @@ gmoe_published_slopes <- function() {
 #'     is when `split` is given (or \eqn{k = k^*}); otherwise they are `NA`;}
 #'   \item{`iterations`}{the number of EM iterations (no theory).}
 #' }
+#' Each metric carries a readable label (such as "max |c - c*| in cell 1")
+#' that names it on the axes of [plot.rate_study()].
 #' With `split`, the Voronoi cells of a fit are usually those of its start,
 #' but EM may move an atom to another cell; the theory attached to a metric
 #' is that of the cell size given by `split`.
