@@ -308,8 +308,12 @@ key_entries <- function(panels, replications, level) {
   counts <- unlist(lapply(panels, function(p) p$pts$reps))
   r <- if (length(counts)) max(counts) else 0
   varies <- length(counts) && min(counts) != r
-  mean_text <- sprintf("mean of %s%d replications, %g%% interval",
-                       if (varies) "up to " else "", r, 100 * level)
+  mean_text <- if (r > 1) {
+    sprintf("mean of %s%d replications, %g%% interval", if (varies) "up to " else "", r,
+            100 * level)
+  } else {
+    "one replication per sample size"
+  }
   entries <- data.frame(text = mean_text, pch = 19, col = "black", pt_cex = 0.9,
                         stringsAsFactors = FALSE)
   if (r > 1) {
@@ -680,7 +684,7 @@ autoplot.rate_study <- function(object, metrics = NULL, min_n = NULL, level = 0.
     s <- p$slope
     if (!is.finite(s$slope)) return(p$label)
     sprintf("%s\nslope %.3f [%.3f, %.3f]%s", p$label, s$slope, s$lower, s$upper,
-            if (is.finite(s$theory)) sprintf(", theory %.3g", s$theory) else "")
+            if (is.finite(s$theory)) sprintf("\ntheory %.3g", s$theory) else "")
   }, character(1))
   facet <- function(i, df) {
     if (is.null(df) || !nrow(df)) return(NULL)
@@ -734,7 +738,7 @@ autoplot.rate_study <- function(object, metrics = NULL, min_n = NULL, level = 0.
     ggplot2::facet_wrap(~panel, scales = "free_y") +
     ggplot2::guides(shape = ggplot2::guide_legend(override.aes = list(
       alpha = ifelse(names(marks) == "replication", 0.35, 1)))) +
-    ggplot2::labs(x = "sample size n", y = NULL, caption = sprintf(
+    ggplot2::labs(x = "sample size n", y = NULL, caption = if (any(pts$reps > 1)) sprintf(
       "Bars: %g%% interval of each mean (delta method on the log scale).", 100 * level)) +
     ggplot2::theme_bw() +
     ggplot2::theme(legend.position = "bottom", legend.box = "vertical",

@@ -152,6 +152,9 @@ test_that("the key explains the bars, the median and the replications", {
   s$results <- s$results[!(s$results$n == s$design$n[2] & s$results$rep > 15), ]
   key <- attr(on_png(700, 500, plot(s)), "key")
   expect_equal(key[2], "mean of up to 20 replications, 95% interval")
+  single <- table_study(six[1], reps = 1)
+  key <- attr(on_png(700, 500, plot(single)), "key")
+  expect_equal(key, "one replication per sample size")
 })
 
 test_that("plot.rate_study draws into the caller's layout and checks its arguments", {
@@ -237,7 +240,8 @@ test_that("autoplot has the labels, plain-number axis, marks and caption", {
   expect_s3_class(p, "ggplot")
   built <- ggplot2::ggplot_build(p)
   expect_equal(length(unique(built$data[[1]]$PANEL)), 2)
-  expect_match(levels(built$layout$layout$panel)[1], "^Voronoi loss \\(Type II\\)\nslope -0\\.")
+  expect_match(levels(built$layout$layout$panel)[1],
+               "^Voronoi loss \\(Type II\\)\nslope -0\\.[0-9]{3} \\[.*\\]\ntheory -0\\.5$")
   expect_equal(p$labels$x, "sample size n")
   expect_match(p$labels$caption, "95% interval of each mean")
   x_labels <- built$layout$panel_params[[1]]$x$get_labels()
