@@ -120,7 +120,8 @@ print.cmoe_scenario <- function(x, ...) {
 #' scenario's scaled loss), `iterations` (EM iterations, no theory) and
 #' `at_bound` (1 when the fit's \eqn{\lambda} ended at its bound, which
 #' happens at small \eqn{n} when the prompt is close to \eqn{f_0}{f0}; the
-#' fit's warning is not repeated).
+#' fit's warning is not repeated). Each carries a readable label (such as
+#' "|lambda - lambda*|") that names it on the axes of [plot.rate_study()].
 #'
 #' **Starts.** `start = "truth"` starts EM at the true parameters, so the
 #' study measures the maximum-likelihood estimator near the truth, which is
@@ -156,7 +157,7 @@ cmoe_study <- function(scenario, n = round(10^seq(2.5, 5, by = 0.25)), reps = 20
   control <- check_cmoe_control(control)
   run <- cmoe_study_functions(scenario, start, n_starts, control)
   study <- rate_study(run$simulate, run$fit, run$metrics, n = n, reps = reps,
-                      theory = scenario$theory, ...)
+                      theory = scenario$theory, labels = cmoe_metric_labels(scenario), ...)
   study$design <- c(study$design, list(scenario = scenario, start = start))
   study
 }
@@ -182,4 +183,13 @@ cmoe_study_functions <- function(scenario, start, n_starts, control) {
       c(l[c("lambda", "eta", "nu", "prompt")], loss = l[[loss]],
         iterations = fit$iterations, at_bound = as.numeric(fit$diagnostics$lambda_at_bound))
     })
+}
+
+# Axis labels of the metrics of cmoe_study_functions(): the errors of
+# cmoe_loss() and the scenario's loss.
+cmoe_metric_labels <- function(scenario) {
+  c(lambda = "|lambda - lambda*|", eta = "||eta - eta*||", nu = "|nu - nu*|",
+    prompt = "||(eta, nu) - (eta*, nu*)||",
+    loss = if (scenario$loss == "loss_merging") "merging loss" else "distinguishable loss",
+    iterations = "EM iterations", at_bound = "share of fits with lambda at its bound")
 }

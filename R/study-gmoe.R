@@ -62,6 +62,8 @@ gmoe_published_slopes <- function() {
 #'     is when `split` is given (or \eqn{k = k^*}); otherwise they are `NA`;}
 #'   \item{`iterations`}{the number of EM iterations (no theory).}
 #' }
+#' Each metric carries a readable label (such as "max |c - c*| in cell 1")
+#' that names it on the axes of [plot.rate_study()].
 #' With `split`, the Voronoi cells of a fit are usually those of its start,
 #' but EM may move an atom to another cell; the theory attached to a metric
 #' is that of the cell size given by `split`.
@@ -124,7 +126,8 @@ gmoe_study <- function(model, k, n = gmoe_paper_n(), reps = 20,
 
   run <- gmoe_study_functions(truth, k, type, start, split, control)
   study <- rate_study(run$simulate, run$fit, run$metrics, n = n, reps = reps,
-                      theory = gmoe_theory(truth, k, type, split), ...)
+                      theory = gmoe_theory(truth, k, type, split),
+                      labels = gmoe_metric_labels(kstar, ncol(truth$c), type), ...)
   study$design <- c(study$design, list(
     model = if (inherits(model, "gmoe_params")) NA_integer_ else as.integer(model),
     k = k, type = type, start = start, one_step = one_step, split = split,
@@ -168,6 +171,24 @@ gmoe_metrics <- function(fit, truth, type) {
 gmoe_metric_names <- function(kstar) {
   c("loss", paste0("weight_", seq_len(kstar)),
     paste0(c("c", "Gamma", "a", "b", "nu"), "_", rep(seq_len(kstar), each = 5)))
+}
+
+# Axis labels of the metrics of gmoe_metrics(): the per-atom metrics are the
+# largest distance over the fitted atoms of a cell, vector norms when d > 1.
+gmoe_metric_labels <- function(kstar, d, type) {
+  bars <- function(p, vector) {
+    if (vector) sprintf("||%s - %s*||", p, p) else sprintf("|%s - %s*|", p, p)
+  }
+  params <- c("c", "Gamma", "a", "b", "nu")
+  per_atom <- vapply(seq_len(kstar), function(j) {
+    sprintf("max %s in cell %d", vapply(params, function(p) bars(p, d > 1 && p != "b" && p != "nu"),
+                                         character(1)), j)
+  }, character(5))
+  c(stats::setNames(c(sprintf("Voronoi loss (Type %s)", type),
+                      sprintf("weight error of cell %d", seq_len(kstar)),
+                      as.vector(per_atom)),
+                    gmoe_metric_names(kstar)),
+    iterations = "EM iterations")
 }
 
 # Predicted slopes of each metric on log-log scale, from the cell sizes
@@ -280,10 +301,12 @@ reproduce_gmoe <- function(scale = c("quick", "paper"),
         n_min = s$n_min, n_max = s$n_max, stringsAsFactors = FALSE)
     }
     figure <- file.path(out_dir, sprintf("gmoe-model%d-k%d", model, k))
-    width <- 4.2 * length(modes)
+    # about 4 x 3.6 inches per panel at 12 points: text as in a paper
+    width <- 0.6 + 3.9 * length(modes)
     devices <- list(
-      png = function(f) grDevices::png(f, width = width, height = 4, units = "in", res = 120),
-      pdf = function(f) grDevices::pdf(f, width = width, height = 4))
+      png = function(f) grDevices::png(f, width = width, height = 4.2, units = "in",
+                                       res = 150, pointsize = 11),
+      pdf = function(f) grDevices::pdf(f, width = width, height = 4.2, pointsize = 11))
     for (ext in names(devices)) {
       devices[[ext]](paste0(figure, ".", ext))
       tryCatch(plot_gmoe_config(studies[paste0(config, "_", modes)], modes, model, k,
@@ -299,13 +322,13 @@ reproduce_gmoe <- function(scale = c("quick", "paper"),
   invisible(list(slopes = slopes, studies = studies, files = c(files, table_file)))
 }
 
+# The loss of one configuration in each mode, side by side on one y scale;
+# the published slope is quoted where it belongs, on the one-step panel.
 plot_gmoe_config <- function(studies, modes, model, k, published) {
-  op <- graphics::par(mfrow = c(1, length(modes)))
-  on.exit(graphics::par(op))
-  for (i in seq_along(modes)) {
-    label <- if (modes[i] == "one_step") "one EM step" else "converged EM"
-    plot(studies[[i]], metrics = "loss", layout = FALSE,
-         main = sprintf("Model %d, k = %d: %s", model, k, label),
-         reference = c(published = if (modes[i] == "one_step") published else NA_real_))
-  }
+  titles <- c(one_step = "one EM step", converged = "converged EM")[modes]
+  plot_rate_studies(stats::setNames(studies, titles), metrics = "loss",
+                    main = sprintf("Model %d, k = %d: %s", model, k, titles),
+                    reference = lapply(modes, function(m) {
+                      if (m == "one_step") c(published = published)
+                    }))
 }
