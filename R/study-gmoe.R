@@ -43,8 +43,8 @@ gmoe_published_slopes <- function() {
 #' true model, fit \eqn{k} components by EM from the near-truth start (or by
 #' k-means) and measure the fit against the truth.
 #'
-#' **Metrics** (each with the slope the theory predicts, see DESIGN and
-#' [voronoi_loss()]):
+#' **Metrics** (each with the slope the theory of Nguyen et al. (2024)
+#' predicts, read per parameter as explained in [voronoi_loss()]):
 #' \describe{
 #'   \item{`loss`}{the Voronoi loss of the model's type (Type II when a true
 #'     location is zero), theory \eqn{-1/2};}
@@ -90,6 +90,13 @@ gmoe_published_slopes <- function() {
 #' @param ... Passed to [rate_study()]: `seed`, `checkpoint`, `verbose`.
 #' @return A [rate_study()] object; its `design` also holds `model`, `k`,
 #'   `type`, `start`, `one_step`, `split` and `truth`.
+#' @references Nguyen, H., Nguyen, T., Nguyen, K. and Ho, N. (2024). Towards
+#'   convergence rates for parameter estimation in Gaussian-gated mixture of
+#'   experts. AISTATS 2024. arXiv:2305.07572.
+#'
+#'   Ho, N. and Nguyen, X. (2016). Convergence rates of parameter estimation
+#'   for some weakly identifiable finite mixtures. Annals of Statistics
+#'   44(6), 2726-2755.
 #' @seealso [reproduce_gmoe()], [rate_slopes()], [plot.rate_study()]
 #' @examples
 #' # a small one-step study of published model 1 with k = 4
@@ -192,7 +199,7 @@ gmoe_metric_labels <- function(kstar, d, type) {
 }
 
 # Predicted slopes of each metric on log-log scale, from the cell sizes
-# fixed by `split` (DESIGN section 2).
+# fixed by `split` (Nguyen et al. 2024, read per parameter).
 gmoe_theory <- function(truth, k, type, split) {
   kstar <- length(truth$pi)
   if (is.null(split) && k == kstar) split <- rep(1L, kstar)
