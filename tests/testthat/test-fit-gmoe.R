@@ -251,8 +251,7 @@ test_that("SQUAREM stops when a plain EM step from its point gains less than tol
   expect_gte(em_gain(point(K - 2)) / (1 + abs(fit$loglik_trace[K])), tol)
 })
 
-test_that("the AVX2 and baseline E-steps give the same fits up to rounding", {
-  on.exit(simd_kernels(TRUE))
+test_that("the AVX2 and portable kernels give the same fits up to rounding", {
   for (d in 1:4) {
     truth <- gmoe_params(pi = c(0.3, 0.7), c = matrix(c(-1, 1), 2, d),
                          Gamma = array(diag(d), c(d, d, 2)), a = matrix(0.5, 2, d),
@@ -260,14 +259,15 @@ test_that("the AVX2 and baseline E-steps give the same fits up to rounding", {
     set.seed(30 + d)
     sim <- rgmoe(1000 + 37 * d, truth)  # a last, partial block of rows
     start <- init_near_truth(truth, 3, nrow(sim$x))
-    run <- function(enable, threads = 1) {
-      simd_kernels(enable)
+    run <- function(kernels, threads = 1) {
       fit_gmoe(sim$x, sim$y, 3, init = start,
                control = gmoe_control(max_iter = 30, tol = 0, accelerate = "none",
-                                      threads = threads))
+                                      threads = threads, kernels = kernels))
     }
-    base <- run(FALSE)
-    for (f in list(run(TRUE), run(TRUE, threads = 2))) {
+    base <- run("portable")
+    expect_identical(base$diagnostics$kernels, "portable")
+    for (f in list(run("auto"), run("auto", threads = 2))) {
+      expect_identical(f$diagnostics$kernels, kernel_path("auto"))
       expect_equal(f$loglik_trace, base$loglik_trace, tolerance = 1e-12)
       expect_equal(f$params, base$params, tolerance = 1e-9)
       expect_equal(f$responsibilities, base$responsibilities, tolerance = 1e-9)
@@ -277,12 +277,33 @@ test_that("the AVX2 and baseline E-steps give the same fits up to rounding", {
   pre <- pretrained_model("laplace", expert = "linear", eta0 = c(1, 0), nu0 = 1)
   set.seed(40)
   cm <- rcmoe(2000, cmoe_params(0.3, c(-1, 2), 0.5, "linear"), pre)
-  simd_kernels(FALSE)
-  base <- fit_cmoe(cm$x, cm$y, pre, "linear")
-  simd_kernels(TRUE)
-  fast <- fit_cmoe(cm$x, cm$y, pre, "linear")
+  base <- fit_cmoe(cm$x, cm$y, pre, "linear", control = cmoe_control(kernels = "portable"))
+  fast <- fit_cmoe(cm$x, cm$y, pre, "linear", control = cmoe_control(kernels = "auto"))
+  expect_identical(base$diagnostics$kernels, "portable")
+  expect_identical(fast$diagnostics$kernels, kernel_path("auto"))
   expect_equal(fast$loglik, base$loglik, tolerance = 1e-12)
   expect_equal(coef(fast), coef(base), tolerance = 1e-7)
+})
+
+test_that("the kernels option sets the default path and a fit records the path it ran", {
+  op <- options(moerates.kernels = "portable")
+  on.exit(options(op))
+  expect_identical(gmoe_control()$kernels, "portable")
+  expect_identical(cmoe_control()$kernels, "portable")
+  expect_identical(kernel_path(), "portable")
+  set.seed(41)
+  sim <- rgmoe(300, gmoe_paper_truth(1))
+  fit <- fit_gmoe(sim$x, sim$y, 2)
+  expect_identical(fit$diagnostics$kernels, "portable")
+  expect_output(print(summary(fit)), "kernels: portable")
+  options(moerates.kernels = "auto")
+  expect_true(kernel_path() %in% c("avx2", "portable"))
+  expect_identical(kernel_path(), if (.avx2_supported_cpp()) "avx2" else "portable")
+  expect_identical(fit_gmoe(sim$x, sim$y, 2)$diagnostics$kernels, kernel_path())
+  options(moerates.kernels = "fast")
+  expect_error(gmoe_control(), "`kernels` must be \"auto\" or \"portable\"")
+  expect_error(kernel_path(), "moerates.kernels")
+  expect_error(gmoe_control(kernels = NA), "`kernels`")
 })
 
 test_that("threads give the single-threaded fit up to rounding", {

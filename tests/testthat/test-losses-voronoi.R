@@ -236,9 +236,9 @@ test_that("bad inputs are rejected with the argument named", {
                "`estimate` must be a `gmoe_params` or `gmoe_fit` object, not list")
   bad_fit <- structure(list(params = 1), class = "gmoe_fit")
   expect_error(voronoi_cells(bad_fit, truth),
-               "`estimate` is a `gmoe_fit` whose `params` element is not")
+               "`estimate$params` must be a `gmoe_params` object", fixed = TRUE)
   expect_error(voronoi_loss(truth, coef(truth)),
-               "`truth` must be a `gmoe_params` object, not matrix")
+               "`truth` must be a `gmoe_params` object (see ?gmoe_params), not matrix", fixed = TRUE)
   expect_error(voronoi_cells(gmoe_paper_truth(3), truth),
                "`truth` must have as many covariates as `estimate` \\(d = 2\\), not d = 1")
   expect_error(voronoi_loss(truth, truth, type = "III"),

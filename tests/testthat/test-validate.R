@@ -58,9 +58,14 @@ test_that("the C++ layer turns inconsistent input into R errors", {
   p <- gmoe_paper_truth(1)
   bad <- unclass(p)
   bad$Gamma[1, 1, 1] <- -1
-  expect_error(.gmoe_em_cpp(matrix(1:4 / 4), 1:4 / 4, bad, 1L, 0, FALSE, 1L, c(1e-8, 1e-8, 1e-10)),
-               "positive definite")
-  expect_error(.gmoe_em_cpp(matrix(1:4 / 4), 1:3, p, 1L, 0, FALSE, 1L, c(1e-8, 1e-8, 1e-10)),
+  floors <- c(1e-8, 1e-8, 1e-10)
+  expect_error(.gmoe_em_cpp(matrix(1:4 / 4), 1:4 / 4, bad, 1L, 0, 0, FALSE, 1L, TRUE, floors),
+               "gate covariance of component 1 is numerically singular")
+  bad <- unclass(p)
+  bad$nu[2] <- 1e-320
+  expect_error(.gmoe_em_cpp(matrix(1:4 / 4), 1:4 / 4, bad, 1L, 0, 0, FALSE, 1L, TRUE, floors),
+               "variance of component 2 is not a positive normal number")
+  expect_error(.gmoe_em_cpp(matrix(1:4 / 4), 1:3, p, 1L, 0, 0, FALSE, 1L, TRUE, floors),
                "one value per row")
-  expect_error(.gmoe_log_density_cpp(matrix(1:4, 2), 1:2, p, "joint"), "c must be k x d")
+  expect_error(.gmoe_log_density_cpp(matrix(1:4, 2), 1:2, p, "joint", TRUE), "c must be k x d")
 })
