@@ -118,17 +118,23 @@ as_covariance_array <- function(G, arg, k, d) {
     if (!positive_definite(S)) {
       ev <- eigen(S, symmetric = TRUE, only.values = TRUE)$values
       stop_arg(arg, "must hold positive definite matrices; component ", j,
-               if (min(ev) > 0) " is numerically singular (condition number " else
-                 " has smallest eigenvalue ",
-               format(if (min(ev) > 0) max(ev) / min(ev) else min(ev), digits = 4), ").")
+               if (min(ev) > 0) " is numerically singular" else
+                 paste0(" has smallest eigenvalue ", format(min(ev), digits = 4)), ".")
     }
   }
   unname(G)
 }
 
-# Whether the Cholesky factorisation that the C++ kernels take succeeds:
-# invariant to the scale of each covariate, unlike a test on eigenvalues.
+# Positive definite to working precision, whatever the units of each
+# covariate: the correlation matrix (which does not depend on them) has no
+# eigenvalue below a few rounding errors, and the Cholesky factorisation
+# that the C++ kernels take succeeds.
 positive_definite <- function(S) {
+  v <- diag(S)
+  if (!all(v > 0)) return(FALSE)
+  corr <- S / sqrt(v) / rep(sqrt(v), each = nrow(S))
+  ev <- eigen(corr, symmetric = TRUE, only.values = TRUE)$values
+  if (!(min(ev) > 10 * nrow(S) * .Machine$double.eps)) return(FALSE)
   R <- tryCatch(chol(S), error = function(e) NULL)
   !is.null(R) && all(is.finite(R)) && all(diag(R) > 0)
 }
