@@ -71,6 +71,8 @@ check_gmoe_control <- function(control, arg = "control") {
     stop_arg(arg, "must be made by gmoe_control(), not a ", class(control)[1], ".")
   }
   settings <- names(formals(gmoe_control))
+  # objects saved by moerates < 0.5.0 have no `kernels`: they get the default
+  if (is.null(control$kernels)) control$kernels <- getOption("moerates.kernels", "auto")
   unknown <- setdiff(names(control), settings)
   if (length(unknown) || is.null(names(control))) {
     stop_arg(arg, "has unknown setting(s) ", paste0("`", unknown, "`", collapse = ", "),
@@ -128,6 +130,8 @@ check_gmoe_diagnostics <- function(diag, k, arg) {
   }
   check_count(diag$decreases, paste0(arg, "$decreases"), min = 0)
   check_flag(diag$nonfinite, paste0(arg, "$nonfinite"))
+  # fits saved by moerates < 0.5.0 do not record their path
+  if (is.null(diag$kernels)) diag$kernels <- "portable"
   if (!identical(diag$kernels, "avx2") && !identical(diag$kernels, "portable")) {
     stop_arg(paste0(arg, "$kernels"), "must be \"avx2\" or \"portable\".")
   }

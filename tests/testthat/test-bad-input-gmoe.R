@@ -59,6 +59,7 @@ bad_input_cases <- function() {
   c_tol <- edit(ctl, function(z) { z$tol <- NA; z })
   c_unknown <- edit(ctl, function(z) { z$max_iters <- 5; z })
   c_missing <- edit(ctl, function(z) { z$threads <- NULL; z })
+  c_old <- edit(ctl, function(z) { z$kernels <- NULL; z })
   c_kernels <- edit(ctl, function(z) { z$kernels <- "sse"; z })
   # hand-edited fits
   f_pi <- edit(fit, function(f) { f$params$pi <- c(0.5, 0.6); f })
@@ -67,7 +68,8 @@ bad_input_cases <- function() {
   f_y <- edit(fit, function(f) { f$y[3] <- NA; f })
   f_resp <- edit(fit, function(f) { f$responsibilities <- f$responsibilities[, 1]; f })
   f_control <- edit(fit, function(f) { f$control$accelerate <- "Squarem"; f })
-  f_kernels <- edit(fit, function(f) { f$diagnostics$kernels <- NULL; f })
+  f_kernels <- edit(fit, function(f) { f$diagnostics$kernels <- "sse"; f })
+  f_old <- edit(fit, function(f) { f$diagnostics$kernels <- NULL; f$control$kernels <- NULL; f })
   f_loglik <- edit(fit, function(f) { f$loglik <- NaN; f })
   f_iter <- edit(fit, function(f) { f$iterations <- 1e10; f })
   f_diag <- edit(fit, function(f) { f$diagnostics$components <- NULL; f })
@@ -133,6 +135,8 @@ bad_input_cases <- function() {
     fails(fit_gmoe(resp ~ u + w, data = df, k = 2), "data"),
     fails(fit_gmoe(x, y[-1], k = 2), "y"),
     works(fit_gmoe(x, y, k = 3, init = start3, control = gmoe_control(max_iter = 1))),
+    works(fit_gmoe(x, y, k = 2, control = c_old)),
+    works(predict(f_old, 0.3)),
     works(fit_gmoe(resp ~ u + v, data = df, k = 2, init = "random", n_starts = 2)),
     # gmoe_control()
     fails(gmoe_control(accelerate = "Squarem"), "accelerate"),

@@ -285,27 +285,6 @@ test_that("the AVX2 and portable kernels give the same fits up to rounding", {
   expect_equal(coef(fast), coef(base), tolerance = 1e-7)
 })
 
-test_that("the kernels option sets the default path and a fit records the path it ran", {
-  op <- options(moerates.kernels = "portable")
-  on.exit(options(op))
-  expect_identical(gmoe_control()$kernels, "portable")
-  expect_identical(cmoe_control()$kernels, "portable")
-  expect_identical(kernel_path(), "portable")
-  set.seed(41)
-  sim <- rgmoe(300, gmoe_paper_truth(1))
-  fit <- fit_gmoe(sim$x, sim$y, 2)
-  expect_identical(fit$diagnostics$kernels, "portable")
-  expect_output(print(summary(fit)), "kernels: portable")
-  options(moerates.kernels = "auto")
-  expect_true(kernel_path() %in% c("avx2", "portable"))
-  expect_identical(kernel_path(), if (.avx2_supported_cpp()) "avx2" else "portable")
-  expect_identical(fit_gmoe(sim$x, sim$y, 2)$diagnostics$kernels, kernel_path())
-  options(moerates.kernels = "fast")
-  expect_error(gmoe_control(), "`kernels` must be \"auto\" or \"portable\"")
-  expect_error(kernel_path(), "moerates.kernels")
-  expect_error(gmoe_control(kernels = NA), "`kernels`")
-})
-
 test_that("threads give the single-threaded fit up to rounding", {
   truth <- gmoe_paper_truth(3)
   set.seed(12)
