@@ -221,16 +221,18 @@ fit_gmoe.default <- function(x, y, k, init = "kmeans", n_starts = 1,
   if (inherits(init, "gmoe_params")) init <- check_gmoe_params(init, "init")
 
   starts <- start_list(init, units, k, n_starts, floors, avx2)
+  # log-likelihoods in the data's units are those in standard units minus this
+  shift <- n * units$log_jacobian
   run <- best_of_starts(starts, verbose, function(start) {
     res <- gmoe_cpp("init", .gmoe_em_cpp(units$x, units$y, start, control$max_iter,
-                                         control$tol, -n * units$log_jacobian,
-                                         control$accelerate == "squarem", control$threads,
-                                         avx2, floors))
+                                         control$tol, -shift, control$accelerate == "squarem",
+                                         control$threads, avx2, floors))
     if (!is.finite(res$loglik[1])) {
       stop_arg("init", if (is.character(init)) paste0("= \"", init, "\" gave ") else "is ",
                "a start whose log-likelihood at the data is not finite (some observations ",
                "have zero density under every component); start nearer the data.")
     }
+    res$loglik <- res$loglik - shift
     res
   })
   start <- if (inherits(init, "gmoe_params")) init else checked_from_units(run$start, units)
@@ -438,9 +440,7 @@ start_list <- function(init, units, k, n_starts, floors, avx2) {
 
 new_gmoe_fit <- function(res, start, start_logliks, units, x, y, control, call) {
   k <- length(res$params$pi)
-  n <- nrow(x)
-  shift <- n * units$log_jacobian
-  trace <- res$loglik - shift
+  trace <- res$loglik
   diagnostics <- data.frame(
     component = seq_len(k),
     size = colSums(res$resp),
@@ -469,7 +469,7 @@ new_gmoe_fit <- function(res, start, start_logliks, units, x, y, control, call) 
                        squarem_fallbacks = res$squarem_fallbacks, passes = res$passes,
                        nonfinite = res$nonfinite, kernels = res$kernels),
     start = start,
-    starts = start_logliks - shift,
+    starts = start_logliks,
     x = x,
     y = y,
     control = control,

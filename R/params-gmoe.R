@@ -117,8 +117,9 @@ as_covariance_array <- function(G, arg, k, d) {
     }
     if (!positive_definite(S)) {
       ev <- eigen(S, symmetric = TRUE, only.values = TRUE)$values
+      rounding <- 10 * d * .Machine$double.eps * max(abs(ev))
       stop_arg(arg, "must hold positive definite matrices; component ", j,
-               if (min(ev) > 0) " is numerically singular" else
+               if (min(ev) > -rounding) " is numerically singular" else
                  paste0(" has smallest eigenvalue ", format(min(ev), digits = 4)), ".")
     }
   }

@@ -150,19 +150,13 @@ double GmoeKernel::log_scaled_residual(const double* x, double y, int j) const {
 }
 
 double GmoeKernel::log_terms_scaled(const BlockArray& z, int i, BlockArray& lp) const {
-  double x[kSimdMaxD + 1];
-  std::vector<double> x_long;
-  double* xi = x;
-  if (d_ > kSimdMaxD) {
-    x_long.resize(d_);
-    xi = x_long.data();
-  }
-  for (int l = 0; l < d_; ++l) xi[l] = z(i, l);
+  // Only for the rare rows whose direct terms overflowed: no hot loop here.
+  const Eigen::VectorXd xi = z.row(i).head(d_).transpose();
   // lq(j) = log q_j, q_j the squared distance in lp_j = constant_j - q_j / 2.
   Eigen::VectorXd lq(k_);
   for (int j = 0; j < k_; ++j) {
-    lq(j) = log_mahalanobis(xi, j);
-    if (with_expert_) lq(j) = log_add(lq(j), log_scaled_residual(xi, z(i, d_), j));
+    lq(j) = log_mahalanobis(xi.data(), j);
+    if (with_expert_) lq(j) = log_add(lq(j), log_scaled_residual(xi.data(), z(i, d_), j));
   }
   const double lq_min = lq.minCoeff();
   const double q_min = std::exp(lq_min);

@@ -289,3 +289,20 @@ test_that("the published losses are reproduced from the published estimates", {
     }
   }
 })
+
+test_that("edited parameters are refused and large ones do not overflow", {
+  truth <- gmoe_paper_truth(1)
+  bad <- truth
+  bad$nu[2] <- NaN
+  expect_error(voronoi_loss(bad, truth), "`estimate` holds invalid contents: `nu`")
+  expect_error(voronoi_cells(truth, bad), "`truth` holds invalid contents: `nu`")
+  # d = 2: squared location differences of 1e199 would overflow
+  big <- gmoe_paper_truth(3)
+  big$c <- big$c * 1e200
+  cells <- voronoi_cells(big, big)
+  expect_true(all(is.finite(cells$distance)))
+  expect_equal(cells$distance[1, 2], sqrt(2) * 0.2e200, tolerance = 1e-12)
+  expect_equal(unname(diag(cells$distance)), rep(0, 3))
+  expect_error(print(structure(list(cell = 1), class = "voronoi_cells")),
+               "`x` must be made by voronoi_cells()", fixed = TRUE)
+})
