@@ -34,6 +34,12 @@
 #' @param var_floor The prompt variance \eqn{\nu} is kept at or above
 #'   `var_floor` times the sample variance of `y` (the likelihood is
 #'   unbounded as the prompt shrinks onto one observation).
+#' @param kernels `"auto"` (the default, unless the option
+#'   `moerates.kernels` says otherwise) or `"portable"`: whether the
+#'   exponentials of the E-step may use the processor's AVX2 and FMA
+#'   instructions, as for [gmoe_control()], whose `kernels` documents what
+#'   the choice means for reproducibility across machines. The fit records
+#'   the path it ran in `$diagnostics$kernels`.
 #' @return A list of class `cmoe_control`.
 #' @seealso [fit_cmoe()].
 #' @examples
@@ -41,7 +47,8 @@
 #' cmoe_control(max_iter = 50, tol = 0)  # exactly 50 EM iterations
 #' @export
 cmoe_control <- function(max_iter = 5000, tol = 1e-12, accelerate = c("squarem", "none"),
-                         mstep_iter = 1, lambda_bound = 1e-8, var_floor = 1e-8) {
+                         mstep_iter = 1, lambda_bound = 1e-8, var_floor = 1e-8,
+                         kernels = getOption("moerates.kernels", "auto")) {
   max_iter <- check_count(max_iter, "max_iter", min = 0)
   if (!is.character(accelerate) || !length(accelerate) %in% c(1, 2) ||
       !all(accelerate %in% c("squarem", "none"))) {
@@ -55,9 +62,10 @@ cmoe_control <- function(max_iter = 5000, tol = 1e-12, accelerate = c("squarem",
   if (lambda_bound >= 0.01) stop_arg("lambda_bound", "must be in (0, 0.01).")
   var_floor <- check_positive(var_floor, "var_floor", len = 1)
   if (var_floor >= 1) stop_arg("var_floor", "must be in (0, 1).")
+  kernels <- check_kernels(kernels)
   structure(list(max_iter = max_iter, tol = tol, accelerate = accelerate,
                  mstep_iter = mstep_iter,
-                 lambda_bound = lambda_bound, var_floor = var_floor),
+                 lambda_bound = lambda_bound, var_floor = var_floor, kernels = kernels),
             class = "cmoe_control")
 }
 
@@ -172,7 +180,8 @@ fit_cmoe <- function(x, y, pretrained, expert = "linear", init = NULL, n_starts 
   starts <- cmoe_starts(init, x, y, var_y, logf0, expert, n_starts, control, bounds)
   run <- best_of_starts(starts, verbose, function(start) {
     .cmoe_em_cpp(x, y, logf0, expert, start, control$max_iter, control$tol,
-                 control$mstep_iter, control$accelerate == "squarem", bounds)
+                 control$mstep_iter, control$accelerate == "squarem", bounds,
+                 kernel_path(control$kernels, "control$kernels") == "avx2")
   })
   new_cmoe_fit(run$res, run$start, run$final, x, y, logf0, pretrained, expert,
                control, match.call())
@@ -194,7 +203,8 @@ cmoe_starts <- function(init, x, y, var_y, logf0, expert, n_starts, control, bou
   neutral <- cmoe_params(0.5, c(rep(0, ncol(x)), if (expert == "linear") mean(y) else 0),
                          var_y, expert)
   from_weights <- function(w) {
-    p <- .cmoe_mstep_cpp(x, y, w, expert, neutral, control$mstep_iter, bounds)
+    p <- .cmoe_mstep_cpp(x, y, w, expert, neutral, control$mstep_iter, bounds,
+                         kernel_path(control$kernels, "control$kernels") == "avx2")
     cmoe_params(min(max(p$lambda, 0.1), 0.9), p$eta, p$nu, expert)
   }
   log_normal <- stats::dnorm(y, mean(y), sqrt(var_y), log = TRUE)
@@ -238,7 +248,7 @@ new_cmoe_fit <- function(res, start, start_logliks, x, y, logf0, pretrained, exp
                        prompt_empty = res$prompt_empty,
                        decreases = res$decreases,
                        squarem_fallbacks = res$squarem_fallbacks,
-                       nonfinite = res$nonfinite),
+                       nonfinite = res$nonfinite, kernels = res$kernels),
     start = start,
     starts = start_logliks,
     x = x,

@@ -5,7 +5,11 @@
 #'   start); `max_iter = 0` only evaluates the start.
 #' @param tol Convergence tolerance: the fit stops at a point where one
 #'   plain EM step changes the log-likelihood by less than `tol` relative,
-#'   \eqn{|l_t - l_{t-1}| / (1 + |l_t|) < tol} (mclust's rule). Plain EM
+#'   \eqn{|l_t - l_{t-1}| / (1 + |l_t|) < tol} (mclust's rule), with
+#'   \eqn{l_t} the log-likelihood in the data's units. That denominator
+#'   depends on the units (the gain does not), so the same data in other
+#'   units can stop at another iteration; with a small `tol` both stop at
+#'   the same maximum. Plain EM
 #'   tests every step; SQUAREM tests the first EM step of each cycle, not the
 #'   cycle's total gain, so both schemes stop by the same criterion. With
 #'   `tol = 0` the fit runs exactly `max_iter` iterations.
@@ -26,30 +30,45 @@
 #'   order, so results equal the single-threaded ones up to rounding and do
 #'   not depend on scheduling. Worth it for one large data set; rate studies
 #'   parallelise across fits through the future framework instead.
-#'   Independently of `threads`, the passes over the data use the
-#'   processor's AVX2 and FMA instructions when it has them (x86-64 Linux
-#'   and macOS, up to three covariates; detected at run time, as the package
-#'   is built with R's portable flags): about twice as fast as the baseline
-#'   code and equal to it up to rounding.
-#' @param var_floor Relative floor on variances: the eigenvalues of each
-#'   gate covariance \eqn{\Gamma_j} are kept at or above `var_floor` times the
-#'   average sample variance of the covariates, and each expert variance
-#'   \eqn{\nu_j} at or above `var_floor` times the sample variance of `y`.
-#'   Every time a floor is applied it is counted in the fit's diagnostics.
+#' @param var_floor Relative floor on variances. The fit runs on
+#'   standardised data (see [fit_gmoe()]); there the eigenvalues of each
+#'   gate covariance \eqn{\Gamma_j} and each expert variance \eqn{\nu_j} are
+#'   kept at or above `var_floor`. In the data's units that is `var_floor`
+#'   times the sample variance of `y` for \eqn{\nu_j} and, with one
+#'   covariate, `var_floor` times the sample variance of `x` for
+#'   \eqn{\Gamma_j}. Every time a floor is applied it is counted in the fit's
+#'   diagnostics.
 #' @param min_weight A component whose summed responsibility falls below
 #'   `min_weight` times \eqn{n} has collapsed: it keeps its last atom and
 #'   weight `min_weight` (the weights are renormalised) rather than producing
 #'   NaN or being dropped, and the iteration at which it collapsed is
 #'   recorded.
+#' @param kernels Which code the passes over the data run. `"auto"` (the
+#'   default, unless the option `moerates.kernels` says otherwise): the
+#'   processor's AVX2 and FMA instructions where it has them (x86-64 Linux
+#'   and macOS; detected at run time, as the package is built with R's
+#'   portable flags), about twice as fast for up to three covariates, and
+#'   the portable code elsewhere. `"portable"`: the portable code
+#'   everywhere. The two agree up to rounding, and EM is deterministic, so
+#'   a fit is reproducible bit for bit on one path; but fits that stop on
+#'   the flat ridges of over-fitted likelihoods can stop at different
+#'   iterations on the two paths. Results are therefore identical bit for
+#'   bit across the workers of a study only when every worker runs the same
+#'   path: with workers of both kinds, set
+#'   `options(moerates.kernels = "portable")` on every worker (or
+#'   `kernels = "portable"` here). Every fit records the path it ran in
+#'   `$diagnostics$kernels`, which `summary()` shows.
 #' @return A list of class `gmoe_control`.
 #' @seealso [fit_gmoe()], [is_degenerate()].
 #' @examples
 #' gmoe_control()
 #' gmoe_control(max_iter = 1)          # the published one-step mode
 #' gmoe_control(max_iter = 25, tol = 0) # exactly 25 EM iterations
+#' gmoe_control(kernels = "portable")   # the same code path on every processor
 #' @export
 gmoe_control <- function(max_iter = 2000, tol = 1e-8, accelerate = c("squarem", "none"),
-                         threads = 1, var_floor = 1e-8, min_weight = 1e-10) {
+                         threads = 1, var_floor = 1e-8, min_weight = 1e-10,
+                         kernels = getOption("moerates.kernels", "auto")) {
   max_iter <- check_count(max_iter, "max_iter", min = 0)
   tol <- check_numeric(tol, "tol", len = 1)
   if (tol < 0) stop_arg("tol", "must be >= 0.")
@@ -63,18 +82,16 @@ gmoe_control <- function(max_iter = 2000, tol = 1e-8, accelerate = c("squarem", 
   if (var_floor >= 1) stop_arg("var_floor", "must be in (0, 1).")
   min_weight <- check_positive(min_weight, "min_weight", len = 1)
   if (min_weight >= 0.01) stop_arg("min_weight", "must be in (0, 0.01).")
+  kernels <- check_kernels(kernels)
   structure(list(max_iter = max_iter, tol = tol, accelerate = accelerate,
-                 threads = threads, var_floor = var_floor, min_weight = min_weight),
+                 threads = threads, var_floor = var_floor, min_weight = min_weight,
+                 kernels = kernels),
             class = "gmoe_control")
 }
 
-# Whether the E-steps use the AVX2 and FMA code (chosen at run time where the
-# processor has it). `enable = FALSE` switches to the baseline code for the
-# session so that tests and benchmarks can compare the two; NA only reports.
-simd_kernels <- function(enable = NA) .simd_cpp(as.logical(enable))
-
 #' @export
 print.gmoe_control <- function(x, ...) {
+  x <- check_gmoe_control(x, "x")
   cat("GMoE fit control\n")
   cat(sprintf("  %-11s %s\n", names(x), vapply(x, format, character(1))), sep = "")
   invisible(x)
@@ -91,11 +108,34 @@ print.gmoe_control <- function(x, ...) {
 #' mapped through
 #' [gmoe_from_joint()].
 #'
-#' Starts: `"kmeans"` runs [stats::kmeans()] on the standardised
+#' **Units.** The fit runs on standardised data: each covariate and the
+#' response centred and divided by its standard deviation (computed without
+#' overflow or underflow). The GMoE family is closed under these affine
+#' maps and EM is equivariant under them, so the parameters and the
+#' log-likelihood are mapped back exactly: the fit is the same, up to
+#' rounding, in any units (`x * 1e6`, `y * 1e-6`, columns permuted), and data
+#' near `1e-150` or `1e150` fit like data near 1. Where a double cannot hold
+#' the answer (a variance of data near `1e300` exceeds the largest double,
+#' one of data near `1e-300` is below the smallest) the fit stops with an
+#' error that says so. The variance floors apply in the standardised units
+#' (see [gmoe_control()]).
+#'
+#' **Covariates.** A Gaussian gate needs covariates whose covariance is not
+#' singular. A constant covariate, and columns that are collinear
+#' (duplicated, proportional, or a linear combination of others, as found
+#' by a pivoted QR decomposition with tolerance `1e-7`, the test of
+#' [stats::lm()]), are refused with an error that names them: on such data
+#' every gate covariance is singular, the likelihood is unbounded, and the
+#' model is a GMoE on fewer covariates. Drop the aliased columns (or fit on
+#' a basis of the covariates' span) and refit.
+#'
+#' **Starts.** `"kmeans"` runs [stats::kmeans()] on the standardised
 #' `cbind(x, y)` and turns the partition into parameters by one M-step;
 #' `"random"` assigns each observation to the nearest of \eqn{k} randomly
 #' chosen observations (standardised scale) and does the same; a
-#' [gmoe_params()] object is used as it is (see [init_near_truth()]). With
+#' [gmoe_params()] object is used as it is (see [init_near_truth()]), after
+#' it is checked as [gmoe_params()] checks its arguments. A start whose
+#' log-likelihood at the data is not finite is refused. With
 #' `n_starts > 1` the random starts are repeated and the fit with the highest
 #' log-likelihood is kept. All randomness goes through R's generator.
 #'
@@ -123,9 +163,11 @@ print.gmoe_control <- function(x, ...) {
 #'   M-steps in which \eqn{\Gamma_j} or \eqn{\nu_j} was floored, iteration at
 #'   which it collapsed, its final effective size; the number of
 #'   log-likelihood decreases, of SQUAREM cycles that fell back to the plain
-#'   EM step, and `passes`, the number of E-steps, i.e. passes over the data,
-#'   which measures the fit's cost), `start`, `starts` (log-likelihood of every
-#'   start), the data `x`, `y`, `control` and `call`.
+#'   EM step, `passes`, the number of E-steps, i.e. passes over the data,
+#'   which measures the fit's cost, and `kernels`, the code path the passes
+#'   ran, `"avx2"` or `"portable"`; see [gmoe_control()]), `start`, `starts`
+#'   (log-likelihood of every start), the data `x`, `y`, `control` and
+#'   `call`.
 #' @seealso [gmoe_control()], [predict.gmoe_fit()], [voronoi_loss()].
 #' @examples
 #' set.seed(1)
@@ -134,6 +176,13 @@ print.gmoe_control <- function(x, ...) {
 #' fit <- fit_gmoe(sim$x, sim$y, k = 3)
 #' fit
 #' voronoi_loss(fit, truth)
+#'
+#' # the same fit in other units: slopes scale by 1e-6 / 1e6
+#' set.seed(2)
+#' a <- fit_gmoe(sim$x, sim$y, k = 3)
+#' set.seed(2)
+#' b <- fit_gmoe(sim$x * 1e6, sim$y * 1e-6, k = 3)
+#' all.equal(b$params$a * 1e12, a$params$a)
 #'
 #' # the published one-step mode, from the near-truth start
 #' start <- init_near_truth(truth, k = 4, n = 2000)
@@ -144,6 +193,9 @@ print.gmoe_control <- function(x, ...) {
 #' # formula interface
 #' df <- data.frame(x1 = sim$x[, 1], y = sim$y)
 #' fit_gmoe(y ~ x1, data = df, k = 3)
+#'
+#' # collinear covariates are refused, naming the aliased column
+#' try(fit_gmoe(cbind(u = sim$x[, 1], v = 2 * sim$x[, 1]), sim$y, k = 2))
 #' @export
 fit_gmoe <- function(x, ...) UseMethod("fit_gmoe")
 
@@ -154,7 +206,6 @@ fit_gmoe.default <- function(x, y, k, init = "kmeans", n_starts = 1,
   check_dots_empty(...)
   x <- as_covariates(x, "x")
   n <- nrow(x)
-  d <- ncol(x)
   y <- as_response(y, n)
   k <- check_count(k, "k")
   if (k >= n) {
@@ -162,25 +213,30 @@ fit_gmoe.default <- function(x, y, k, init = "kmeans", n_starts = 1,
              "), not ", k, ".")
   }
   n_starts <- check_count(n_starts, "n_starts")
-  if (!inherits(control, "gmoe_control")) {
-    stop_arg("control", "must be made by gmoe_control().")
-  }
+  control <- check_gmoe_control(control)
   check_flag(verbose, "verbose")
-  var_x <- apply(x, 2, stats::var)
-  if (any(var_x == 0)) {
-    stop_arg("x", "has constant column(s) ", paste(which(var_x == 0), collapse = ", "),
-             "; a Gaussian gate needs every covariate to vary.")
-  }
-  if (stats::var(y) == 0) stop_arg("y", "is constant; the experts need it to vary.")
-  floors <- c(control$var_floor * mean(var_x), control$var_floor * stats::var(y),
-              control$min_weight)
+  avx2 <- kernel_path(control$kernels, "control$kernels") == "avx2"
+  units <- standard_units(x, y)
+  floors <- c(control$var_floor, control$var_floor, control$min_weight)
+  if (inherits(init, "gmoe_params")) init <- check_gmoe_params(init, "init")
 
-  starts <- start_list(init, x, y, k, n_starts, floors)
+  starts <- start_list(init, units, k, n_starts, floors, avx2)
+  # log-likelihoods in the data's units are those in standard units minus this
+  shift <- n * units$log_jacobian
   run <- best_of_starts(starts, verbose, function(start) {
-    .gmoe_em_cpp(x, y, start, control$max_iter, control$tol,
-                 control$accelerate == "squarem", control$threads, floors)
+    res <- gmoe_cpp("init", .gmoe_em_cpp(units$x, units$y, start, control$max_iter,
+                                         control$tol, -shift, control$accelerate == "squarem",
+                                         control$threads, avx2, floors))
+    if (!is.finite(res$loglik[1])) {
+      stop_arg("init", if (is.character(init)) paste0("= \"", init, "\" gave ") else "is ",
+               "a start whose log-likelihood at the data is not finite (some observations ",
+               "have zero density under every component); start nearer the data.")
+    }
+    res$loglik <- res$loglik - shift
+    res
   })
-  new_gmoe_fit(run$res, run$start, run$final, x, y, control, generic_call(match.call()))
+  start <- if (inherits(init, "gmoe_params")) init else checked_from_units(run$start, units)
+  new_gmoe_fit(run$res, start, run$final, units, x, y, control, generic_call(match.call()))
 }
 
 # Runs `em(start)` from every start and keeps the highest final
@@ -204,7 +260,11 @@ best_of_starts <- function(starts, verbose, em) {
 #' @export
 fit_gmoe.formula <- function(x, data, k, ...) {
   if (missing(data)) data <- environment(x)
-  mf <- stats::model.frame(x, data, na.action = stats::na.fail)
+  mf <- tryCatch(stats::model.frame(x, data, na.action = stats::na.fail),
+                 error = function(e) {
+                   stop_arg("data", "must hold every variable of the formula, without ",
+                            "missing values (", conditionMessage(e), ").")
+                 })
   terms <- stats::terms(mf)
   if (attr(terms, "response") == 0) {
     stop_arg("x", "must be a formula with a response, such as y ~ x1 + x2.")
@@ -233,10 +293,128 @@ check_dots_empty <- function(...) {
   }
 }
 
-start_list <- function(init, x, y, k, n_starts, floors) {
+# ---- Standardised units ------------------------------------------------------
+# The data centred and scaled to unit standard deviation, column by column,
+# and the exact affine maps of GMoE parameters between the data's units and
+# these. EM is equivariant under the maps, so fitting in standard units and
+# mapping back gives the fit in the data's units, while the arithmetic stays
+# near 1 whatever the units.
+
+standard_units <- function(x, y) {
+  d <- ncol(x)
+  name <- function(j) {
+    nm <- colnames(x)
+    if (is.null(nm)) return(as.character(j))
+    ifelse(is.na(nm[j]) | nm[j] == "", j, paste0(j, " (`", nm[j], "`)"))
+  }
+  cx <- lapply(seq_len(d), function(j) centre_scale(x[, j]))
+  constant <- vapply(cx, is.null, logical(1))
+  if (any(constant)) {
+    stop_arg("x", "has constant column(s) ", paste(name(which(constant)), collapse = ", "),
+             "; a Gaussian gate needs every covariate to vary.")
+  }
+  cy <- centre_scale(y)
+  if (is.null(cy)) stop_arg("y", "is constant; the experts need it to vary.")
+  x_scale <- vapply(cx, `[[`, numeric(1), "scale")
+  check_representable(x_scale, "x", "gate covariances", name)
+  check_representable(cy$scale, "y", "expert variances", function(j) "")
+  xu <- vapply(cx, `[[`, numeric(nrow(x)), "unit")
+  dim(xu) <- dim(x)
+  qx <- qr(xu, tol = 1e-7)
+  if (qx$rank < d) {
+    aliased <- sort(qx$pivot[(qx$rank + 1):d])
+    one <- length(aliased) == 1
+    stop_arg("x", "has collinear columns: ", if (one) "column " else "columns ",
+             paste(name(aliased), collapse = ", "),
+             if (one) " is a linear combination" else " are linear combinations",
+             " of the other columns (aliased, as in lm()). On such data every gate covariance ",
+             "is singular; drop the aliased column", if (one) "" else "s", " and refit.")
+  }
+  list(x = xu, y = cy$unit,
+       x_centre = vapply(cx, `[[`, numeric(1), "centre"), x_scale = x_scale,
+       y_centre = cy$centre, y_scale = cy$scale,
+       log_jacobian = sum(log(x_scale)) + log(cy$scale))
+}
+
+# Centre, standard deviation and standardised values of v, computed on v
+# divided by a power of two near its largest absolute value: exact, and
+# neither overflows near 1e300 nor underflows near 1e-300. NULL when v is
+# constant (all values equal, whatever their scale).
+centre_scale <- function(v) {
+  if (all(v == v[1])) return(NULL)
+  top <- 2^floor(log2(max(abs(v))))
+  u <- v / top
+  centre <- mean(u)
+  s <- sqrt(sum((u - centre)^2) / (length(u) - 1))
+  list(centre = centre * top, scale = s * top, unit = (u - centre) / s)
+}
+
+# The variance of the data in their own units must fit in a double, or the
+# fitted variances cannot.
+check_representable <- function(scale, arg, what, name) {
+  bad <- !is.finite(scale^2) | scale^2 < .Machine$double.xmin
+  if (any(bad)) {
+    j <- which(bad)[1]
+    stop_arg(arg, if (length(scale) > 1) paste0("has column ", name(j), " with ") else "has ",
+             "standard deviation ", format(scale[j], digits = 3), ", whose square is ",
+             if (is.finite(scale[j]^2)) "too small" else "too large",
+             " for a double (variances must lie between ", format(.Machine$double.xmin, digits = 2),
+             " and ", format(.Machine$double.xmax, digits = 2), "): the fitted ", what,
+             " cannot be represented in these units. Rescale `", arg, "`.")
+  }
+}
+
+# A GMoE in the data's units as a GMoE in standard units: x = mx + sx * u,
+# y = my + sy * v.
+params_to_units <- function(p, units) {
+  sx <- units$x_scale
+  k <- length(p$pi)
+  inv <- rep(1 / sx, each = k)
+  Gamma <- p$Gamma
+  for (j in seq_len(k)) Gamma[, , j] <- p$Gamma[, , j] / sx / rep(sx, each = length(sx))
+  new_gmoe_params(p$pi,
+                  (p$c - rep(units$x_centre, each = k)) * inv,
+                  Gamma,
+                  p$a * rep(sx, each = k) / units$y_scale,
+                  (drop(p$a %*% units$x_centre) + p$b - units$y_centre) / units$y_scale,
+                  p$nu / units$y_scale / units$y_scale)
+}
+
+params_from_units <- function(p, units) {
+  sx <- units$x_scale
+  sy <- units$y_scale
+  k <- length(p$pi)
+  d <- length(sx)
+  Gamma <- p$Gamma
+  for (j in seq_len(k)) {
+    G <- p$Gamma[, , j] * sx * rep(sx, each = d)
+    Gamma[, , j] <- (G + t(G)) / 2
+  }
+  a <- p$a * rep(sy / sx, each = k)
+  new_gmoe_params(p$pi,
+                  p$c * rep(sx, each = k) + rep(units$x_centre, each = k),
+                  Gamma, a,
+                  units$y_centre + sy * p$b - drop(a %*% units$x_centre),
+                  p$nu * sy * sy)
+}
+
+# Parameters mapped back and checked: what a double cannot hold is an
+# error about the data's units, not a silent Inf or 0.
+checked_from_units <- function(p, units) {
+  out <- params_from_units(p, units)
+  tryCatch(gmoe_params(out$pi, out$c, out$Gamma, out$a, out$b, out$nu), error = function(e) {
+    arg <- if (grepl("^`(c|Gamma)`", conditionMessage(e))) "x" else "y"
+    stop_arg(arg, "is on a scale at which the fitted parameters cannot be held in a double (",
+             conditionMessage(e), " in the data's units). Rescale `x` and `y`.")
+  })
+}
+
+# Starts in standard units; a gmoe_params `init` has been checked.
+start_list <- function(init, units, k, n_starts, floors, avx2) {
+  d <- ncol(units$x)
   if (inherits(init, "gmoe_params")) {
-    if (length(init$pi) != k || ncol(init$c) != ncol(x)) {
-      stop_arg("init", "must have k = ", k, " components and d = ", ncol(x),
+    if (length(init$pi) != k || ncol(init$c) != d) {
+      stop_arg("init", "must have k = ", k, " components and d = ", d,
                " covariates, not k = ", length(init$pi), " and d = ",
                ncol(init$c), ".")
     }
@@ -244,16 +422,23 @@ start_list <- function(init, x, y, k, n_starts, floors) {
       warning("`n_starts` is ignored when `init` is a gmoe_params start.",
               call. = FALSE)
     }
-    return(list(init))
+    start <- params_to_units(init, units)
+    start <- tryCatch(
+      gmoe_params(start$pi, start$c, start$Gamma, start$a, start$b, start$nu),
+      error = function(e) {
+        stop_arg("init", "is too far from the scale of the data: in the data's ",
+                 "standardised units, ", conditionMessage(e))
+      })
+    return(list(start))
   }
   if (!is.character(init) || length(init) != 1 || !init %in% c("kmeans", "random")) {
     stop_arg("init", "must be \"kmeans\", \"random\" or a gmoe_params object.")
   }
   make <- if (init == "kmeans") start_kmeans else start_random
-  lapply(seq_len(n_starts), function(s) make(x, y, k, floors))
+  lapply(seq_len(n_starts), function(s) make(units$x, units$y, k, floors, avx2))
 }
 
-new_gmoe_fit <- function(res, start, start_logliks, x, y, control, call) {
+new_gmoe_fit <- function(res, start, start_logliks, units, x, y, control, call) {
   k <- length(res$params$pi)
   trace <- res$loglik
   diagnostics <- data.frame(
@@ -262,6 +447,7 @@ new_gmoe_fit <- function(res, start, start_logliks, x, y, control, call) {
     gamma_floored = res$gamma_floor_hits,
     nu_floored = res$nu_floor_hits,
     collapsed_at = ifelse(res$collapsed_at > 0, res$collapsed_at, NA_integer_))
+  params <- checked_from_units(res$params, units)
   collapsed <- which(!is.na(diagnostics$collapsed_at))
   if (length(collapsed)) {
     warning(sprintf("component(s) %s collapsed (summed responsibility below min_weight * n); kept with weight %g.",
@@ -273,7 +459,7 @@ new_gmoe_fit <- function(res, start, start_logliks, x, y, control, call) {
             call. = FALSE)
   }
   structure(list(
-    params = res$params,
+    params = params,
     loglik = trace[length(trace)],
     loglik_trace = trace,
     iterations = res$iterations,
@@ -281,7 +467,7 @@ new_gmoe_fit <- function(res, start, start_logliks, x, y, control, call) {
     responsibilities = res$resp,
     diagnostics = list(components = diagnostics, decreases = res$decreases,
                        squarem_fallbacks = res$squarem_fallbacks, passes = res$passes,
-                       nonfinite = res$nonfinite),
+                       nonfinite = res$nonfinite, kernels = res$kernels),
     start = start,
     starts = start_logliks,
     x = x,
@@ -318,6 +504,7 @@ is_degenerate.default <- function(fit) {
 #' @rdname is_degenerate
 #' @export
 is_degenerate.gmoe_fit <- function(fit) {
+  fit <- check_gmoe_fit(fit, "fit")
   comp <- fit$diagnostics$components
   any(comp$gamma_floored > 0) || any(comp$nu_floored > 0) ||
     any(!is.na(comp$collapsed_at)) || fit$diagnostics$nonfinite

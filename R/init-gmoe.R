@@ -26,7 +26,7 @@
 #' init_near_truth(gmoe_paper_truth(1), k = 5, n = 1000, split = c(3, 1, 1))
 #' @export
 init_near_truth <- function(truth, k, n, split = NULL) {
-  check_params(truth, "truth")
+  truth <- check_gmoe_params(truth, "truth")
   kstar <- length(truth$pi)
   k <- check_count(k, "k")
   if (k < kstar) {
@@ -59,12 +59,12 @@ init_near_truth <- function(truth, k, n, split = NULL) {
   out
 }
 
-# Starts of fit_gmoe(): a hard partition of the observations turned into
-# parameters by one M-step.
-start_from_partition <- function(x, y, cluster, k, floors) {
+# Starts of fit_gmoe(), from its standardised data: a hard partition of the
+# observations turned into parameters by one M-step.
+start_from_partition <- function(x, y, cluster, k, floors, avx2) {
   resp <- matrix(0, nrow(x), k)
   resp[cbind(seq_len(nrow(x)), cluster)] <- 1
-  .gmoe_mstep_cpp(x, y, resp, pooled_params(x, y, k), floors)
+  .gmoe_mstep_cpp(x, y, resp, pooled_params(x, y, k), floors, avx2)
 }
 
 # One atom fitted to all the data, repeated k times: what a component that
@@ -79,24 +79,23 @@ pooled_params <- function(x, y, k) {
                   rep(max(mean(fit$residuals^2), .Machine$double.eps), k))
 }
 
-start_kmeans <- function(x, y, k, floors) {
-  z <- scale(cbind(x, y))
-  z[, attr(z, "scaled:scale") == 0] <- 0
+start_kmeans <- function(x, y, k, floors, avx2) {
+  z <- cbind(x, y)
   km <- tryCatch(stats::kmeans(z, centers = k, iter.max = 100),
                  error = function(e) {
                    stop_arg("k", "is too large for k-means to find ", k,
                             " clusters in these data (", conditionMessage(e), ").")
                  })
-  start_from_partition(x, y, km$cluster, k, floors)
+  start_from_partition(x, y, km$cluster, k, floors, avx2)
 }
 
-start_random <- function(x, y, k, floors) {
-  z <- scale(cbind(x, y))
+start_random <- function(x, y, k, floors, avx2) {
+  z <- cbind(x, y)
   centres <- z[sample.int(nrow(z), k), , drop = FALSE]
   d2 <- vapply(seq_len(k), function(j) colSums((t(z) - centres[j, ])^2),
                numeric(nrow(z)))
   start_from_partition(x, y, max.col(-matrix(d2, nrow(z)), ties.method = "first"),
-                       k, floors)
+                       k, floors, avx2)
 }
 
 check_split <- function(split, kstar, k) {

@@ -97,7 +97,7 @@ overfit_exponent <- function(m, name) {
 #' @export
 voronoi_cells <- function(estimate, truth) {
   estimate <- as_estimate_params(estimate)
-  check_truth_params(truth, estimate)
+  truth <- check_truth_params(truth, estimate)
   new_voronoi_cells(atom_gaps(estimate, truth))
 }
 
@@ -107,6 +107,9 @@ voronoi_cells <- function(estimate, truth) {
 #' @param ... Passed to [print()] for the distance matrix.
 #' @export
 print.voronoi_cells <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
+  ok <- is.list(x) && is.numeric(x$cell) && is.numeric(x$size) && is.matrix(x$distance) &&
+    identical(dim(x$distance), c(length(x$cell), length(x$size)))
+  if (!ok) stop_arg("x", "must be made by voronoi_cells().")
   k <- length(x$cell)
   ks <- length(x$size)
   cat(sprintf("Voronoi cells: %d fitted atom%s, %d true atom%s\n", k,
@@ -202,7 +205,7 @@ print.voronoi_cells <- function(x, digits = max(3L, getOption("digits") - 3L), .
 voronoi_loss <- function(estimate, truth, type = c("auto", "I", "II"),
                          detail = FALSE) {
   estimate <- as_estimate_params(estimate)
-  check_truth_params(truth, estimate)
+  truth <- check_truth_params(truth, estimate)
   type <- tryCatch(match.arg(type), error = function(e) {
     stop_arg("type", "must be one of \"auto\", \"I\", \"II\".")
   })
@@ -259,6 +262,11 @@ voronoi_loss <- function(estimate, truth, type = c("auto", "I", "II"),
 #' @param ... Unused.
 #' @export
 print.voronoi_loss <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
+  ok <- is.list(x) && is.numeric(x$total) && length(x$total) == 1 &&
+    (identical(x$type, "I") || identical(x$type, "II"))
+  ok <- ok && is.data.frame(x$atoms) && is.data.frame(x$cells) &&
+    is.numeric(x$atoms$contribution) && is.numeric(x$cells$weight_error)
+  if (!ok) stop_arg("x", "must be made by voronoi_loss(detail = TRUE).")
   cat(sprintf("Voronoi loss (Type %s): %s\n", x$type,
               format(x$total, digits = digits)))
   cat(sprintf("  atoms: %s   weights: %s\n",
@@ -271,31 +279,26 @@ print.voronoi_loss <- function(x, digits = max(3L, getOption("digits") - 3L), ..
   invisible(x)
 }
 
+# A fit contributes only its parameters, so only they are checked.
 as_estimate_params <- function(estimate, arg = "estimate") {
   if (inherits(estimate, "gmoe_fit")) {
-    if (!inherits(estimate$params, "gmoe_params")) {
-      stop_arg(arg, "is a `gmoe_fit` whose `params` element is not a ",
-               "`gmoe_params` object.")
-    }
-    return(estimate$params)
+    if (!is.list(estimate)) stop_arg(arg, "must be a `gmoe_fit` made by fit_gmoe().")
+    return(check_gmoe_params(estimate$params, paste0(arg, "$params")))
   }
   if (!inherits(estimate, "gmoe_params")) {
     stop_arg(arg, "must be a `gmoe_params` or `gmoe_fit` object, not ",
              class(estimate)[1], ".")
   }
-  estimate
+  check_gmoe_params(estimate, arg)
 }
 
 check_truth_params <- function(truth, estimate) {
-  if (!inherits(truth, "gmoe_params")) {
-    stop_arg("truth", "must be a `gmoe_params` object, not ",
-             class(truth)[1], ".")
-  }
+  truth <- check_gmoe_params(truth, "truth")
   if (ncol(truth$c) != ncol(estimate$c)) {
     stop_arg("truth", "must have as many covariates as `estimate` (d = ",
              ncol(estimate$c), "), not d = ", ncol(truth$c), ".")
   }
-  invisible(truth)
+  truth
 }
 
 # Which true atoms sit at location c* = 0: they make a loss Type II.
@@ -316,11 +319,14 @@ atom_gaps <- function(estimate, truth) {
        nu = abs(outer(estimate$nu, truth$nu, "-")))
 }
 
-# Euclidean norm of the difference of every row of A with every row of B.
+# Euclidean norm of the difference of every row of A with every row of B,
+# scaled by the largest coordinate difference so that squares of large
+# parameters do not overflow.
 pair_norm <- function(A, B) {
-  sq <- matrix(0, nrow(A), nrow(B))
-  for (col in seq_len(ncol(A))) sq <- sq + outer(A[, col], B[, col], "-")^2
-  sqrt(sq)
+  diffs <- lapply(seq_len(ncol(A)), function(col) abs(outer(A[, col], B[, col], "-")))
+  top <- Reduce(pmax, diffs)
+  scale <- ifelse(top > 0 & is.finite(top), top, 1)
+  top * sqrt(Reduce(`+`, lapply(diffs, function(g) (g / scale)^2)))
 }
 
 new_voronoi_cells <- function(gaps) {

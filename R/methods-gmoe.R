@@ -6,12 +6,20 @@
 #' covariates), `residuals` (`y` minus the fitted values) and `simulate`
 #' (new responses at the observed covariates, drawn from \eqn{p(y | x)}).
 #'
+#' Every method checks the fit first, as [fit_gmoe()] built it: a fit
+#' edited by hand into something invalid (weights that do not sum to one,
+#' a covariance that is not positive definite, data of the wrong shape, a
+#' control that [gmoe_control()] would refuse) gets an error naming the part
+#' that is wrong, such as `object$params`. `summary()` also reports the code
+#' path the fit ran (`kernels`, see [gmoe_control()]).
+#'
 #' @param object,x A `gmoe_fit` object (for `print.summary.gmoe_fit`, its
 #'   summary).
 #' @param digits Number of significant digits to print.
 #' @param nsim Number of simulated response vectors.
 #' @param seed As in [stats::simulate()]: `NULL` or an integer passed to
-#'   [set.seed()] (the generator's state is restored afterwards).
+#'   [set.seed()] (the generator's state is restored afterwards), at most
+#'   `.Machine$integer.max` in absolute value.
 #' @param ... Unused.
 #' @return `coef`: the parameter table of [coef.gmoe_params()]. `logLik`: an
 #'   object of class `logLik`. `fitted`, `residuals`: numeric vectors.
@@ -33,6 +41,7 @@ NULL
 #' @rdname gmoe_fit-methods
 #' @export
 print.gmoe_fit <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
+  x <- check_gmoe_fit(x, "x")
   k <- length(x$params$pi)
   cat(sprintf("Gaussian-gated mixture of experts fitted by EM: n = %d, d = %d, k = %d\n",
               nrow(x$x), ncol(x$x), k))
@@ -50,6 +59,7 @@ print.gmoe_fit <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
 #' @rdname gmoe_fit-methods
 #' @export
 summary.gmoe_fit <- function(object, ...) {
+  object <- check_gmoe_fit(object)
   ll <- logLik(object)
   comp <- object$diagnostics$components
   comp$hard_count <- tabulate(max.col(object$responsibilities, ties.method = "first"),
@@ -60,13 +70,18 @@ summary.gmoe_fit <- function(object, ...) {
                  iterations = object$iterations, converged = object$converged,
                  components = comp, decreases = object$diagnostics$decreases,
                  degenerate = is_degenerate(object), control = object$control,
-                 call = object$call),
+                 kernels = object$diagnostics$kernels, call = object$call),
             class = "summary.gmoe_fit")
 }
 
 #' @rdname gmoe_fit-methods
 #' @export
 print.summary.gmoe_fit <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
+  need <- c("coefficients", "logLik", "df", "nobs", "AIC", "BIC", "iterations", "converged",
+            "components", "decreases", "degenerate", "control", "kernels")
+  if (!is.list(x) || !all(need %in% names(x))) {
+    stop_arg("x", "must be made by summary() of a `gmoe_fit`.")
+  }
   cat("Call:\n")
   print(x$call)
   cat(sprintf("\nGaussian-gated mixture of experts: n = %d, k = %d\n", x$nobs,
@@ -74,10 +89,10 @@ print.summary.gmoe_fit <- function(x, digits = max(3L, getOption("digits") - 3L)
   cat(sprintf("log-likelihood %s (df = %d)   AIC %s   BIC %s\n",
               format(x$logLik, digits = digits + 4), x$df,
               format(x$AIC, digits = digits + 4), format(x$BIC, digits = digits + 4)))
-  cat(sprintf("EM: %d iteration%s, %s (tol = %g, max_iter = %d)\n\n", x$iterations,
-              if (x$iterations == 1) "" else "s",
+  cat(sprintf("EM: %d iteration%s, %s (tol = %g, max_iter = %d); kernels: %s\n\n",
+              x$iterations, if (x$iterations == 1) "" else "s",
               if (x$converged) "converged" else "not converged",
-              x$control$tol, x$control$max_iter))
+              x$control$tol, x$control$max_iter, x$kernels))
   cat("Parameters:\n")
   print(x$coefficients, digits = digits)
   cat("\nComponents:\n")
@@ -91,11 +106,12 @@ print.summary.gmoe_fit <- function(x, digits = max(3L, getOption("digits") - 3L)
 
 #' @rdname gmoe_fit-methods
 #' @export
-coef.gmoe_fit <- function(object, ...) coef(object$params)
+coef.gmoe_fit <- function(object, ...) coef(check_gmoe_fit(object)$params)
 
 #' @rdname gmoe_fit-methods
 #' @export
 logLik.gmoe_fit <- function(object, ...) {
+  object <- check_gmoe_fit(object)
   k <- length(object$params$pi)
   d <- ncol(object$params$c)
   structure(object$loglik,
@@ -105,23 +121,30 @@ logLik.gmoe_fit <- function(object, ...) {
 
 #' @rdname gmoe_fit-methods
 #' @export
-nobs.gmoe_fit <- function(object, ...) nrow(object$x)
+nobs.gmoe_fit <- function(object, ...) nrow(check_gmoe_fit(object)$x)
 
 #' @rdname gmoe_fit-methods
 #' @export
-fitted.gmoe_fit <- function(object, ...) conditional_mean(object$x, object$params)
+fitted.gmoe_fit <- function(object, ...) {
+  object <- check_gmoe_fit(object)
+  conditional_mean(object$x, object$params, object$diagnostics$kernels)
+}
 
 #' @rdname gmoe_fit-methods
 #' @export
-residuals.gmoe_fit <- function(object, ...) object$y - fitted(object)
+residuals.gmoe_fit <- function(object, ...) {
+  object <- check_gmoe_fit(object)
+  object$y - fitted(object)
+}
 
 #' @rdname gmoe_fit-methods
 #' @export
 simulate.gmoe_fit <- function(object, nsim = 1, seed = NULL, ...) {
+  object <- check_gmoe_fit(object)
   p <- object$params
   x <- object$x
   n <- nrow(x)
-  gates <- exp(gate_log_probs(x, p))
+  gates <- exp(gate_log_probs(x, p, object$diagnostics$kernels, "object"))
   means <- x %*% t(p$a) + rep(p$b, each = n)
   simulate_responses(nsim, seed, function() {
     comp <- 1L + rowSums(stats::runif(n) > t(apply(gates, 1, cumsum)))
@@ -135,6 +158,11 @@ simulate.gmoe_fit <- function(object, nsim = 1, seed = NULL, ...) {
 # "seed" attribute, and the caller's state restored when a seed is given.
 simulate_responses <- function(nsim, seed, draw) {
   nsim <- check_count(nsim, "nsim")
+  if (!is.null(seed) && (!is.numeric(seed) || length(seed) != 1 || !is.finite(seed) ||
+                         abs(seed) > .Machine$integer.max)) {
+    stop_arg("seed", "must be NULL or a single number for set.seed(), at most ",
+             .Machine$integer.max, " in absolute value.")
+  }
   if (!exists(".Random.seed", envir = globalenv(), inherits = FALSE)) stats::runif(1)
   if (is.null(seed)) {
     rng_state <- get(".Random.seed", envir = globalenv())
@@ -150,9 +178,13 @@ simulate_responses <- function(nsim, seed, draw) {
   out
 }
 
-conditional_mean <- function(x, params) {
-  gates <- exp(gate_log_probs(x, params))
-  rowSums(gates * (x %*% t(params$a) + rep(params$b, each = nrow(x))))
+# E(y | x) from the gates computed in log space; an expert whose gate is 0
+# adds nothing, even where its own mean overflows.
+conditional_mean <- function(x, params, kernels, arg = "object") {
+  gates <- exp(gate_log_probs(x, params, kernels, arg))
+  means <- x %*% t(params$a) + rep(params$b, each = nrow(x))
+  means[gates == 0] <- 0
+  rowSums(gates * means)
 }
 
 #' Predictions from a fitted Gaussian-gated mixture of experts
@@ -170,7 +202,10 @@ conditional_mean <- function(x, params) {
 #'   formula fits taken from `newdata` when it holds the response.
 #' @param ... Unused.
 #' @return A numeric vector (`"mean"`, `"density"`), an integer vector
-#'   (`"component"`) or a matrix (`"gate"`).
+#'   (`"component"`) or a matrix (`"gate"`). The gates are computed in log
+#'   space with every distance scaled, so they are finite however far
+#'   `newdata` lies from the data (there the component whose gate
+#'   covariance is widest in that direction takes all the weight).
 #' @examples
 #' set.seed(1)
 #' sim <- rgmoe(1000, gmoe_paper_truth(1))
@@ -183,14 +218,23 @@ conditional_mean <- function(x, params) {
 #' @export
 predict.gmoe_fit <- function(object, newdata, type = c("mean", "gate", "component", "density"),
                              y = NULL, ...) {
-  type <- match.arg(type)
+  object <- check_gmoe_fit(object)
+  type <- tryCatch(match.arg(type), error = function(e) {
+    stop_arg("type", "must be one of \"mean\", \"gate\", \"component\", \"density\".")
+  })
   d <- ncol(object$params$c)
+  kernels <- object$diagnostics$kernels
   if (missing(newdata) || is.null(newdata)) {
     x <- object$x
     if (is.null(y)) y <- object$y
   } else if (!is.null(object$terms) && is.data.frame(newdata)) {
     tt <- object$terms
-    mf <- stats::model.frame(stats::delete.response(tt), newdata, na.action = stats::na.fail)
+    mf <- tryCatch(
+      stats::model.frame(stats::delete.response(tt), newdata, na.action = stats::na.fail),
+      error = function(e) {
+        stop_arg("newdata", "must hold every covariate of the formula, without missing ",
+                 "values (", conditionMessage(e), ").")
+      })
     x <- stats::model.matrix(stats::delete.response(tt), mf)
     x <- as_covariates(x[, colnames(x) != "(Intercept)", drop = FALSE], "newdata", d)
     resp <- all.vars(tt)[attr(tt, "response")]
@@ -199,16 +243,18 @@ predict.gmoe_fit <- function(object, newdata, type = c("mean", "gate", "componen
     x <- as_covariates(newdata, "newdata", d)
   }
   switch(type,
-    mean = conditional_mean(x, object$params),
+    mean = conditional_mean(x, object$params, kernels),
     gate = {
-      g <- exp(gate_log_probs(x, object$params))
+      g <- exp(gate_log_probs(x, object$params, kernels, "object"))
       colnames(g) <- paste0("comp", seq_len(ncol(g)))
       g
     },
-    component = max.col(gate_log_probs(x, object$params), ties.method = "first"),
+    component = max.col(gate_log_probs(x, object$params, kernels, "object"),
+                        ties.method = "first"),
     density = {
       if (is.null(y)) stop_arg("y", "is needed for type = \"density\".")
-      dgmoe(x, as_response(y, nrow(x)), object$params, conditional = TRUE)
+      exp(gmoe_cpp("object", .gmoe_log_density_cpp(x, as_response(y, nrow(x)), object$params,
+                                                     "conditional", kernels == "avx2")))
     })
 }
 
@@ -232,8 +278,9 @@ predict.gmoe_fit <- function(object, newdata, type = c("mean", "gate", "componen
 #' plot(fit, which = 1)
 #' @export
 plot.gmoe_fit <- function(x, which = if (ncol(x$x) == 1) 1:3 else 1, ...) {
-  if (!is.numeric(which) || any(!which %in% 1:3)) {
-    stop_arg("which", "must be a subset of 1:3.")
+  x <- check_gmoe_fit(x, "x")
+  if (!is.numeric(which) || length(which) < 1 || any(!which %in% 1:3)) {
+    stop_arg("which", "must be a non-empty subset of 1:3.")
   }
   if (ncol(x$x) > 1 && any(which > 1)) {
     stop_arg("which", "can only be 1 (the log-likelihood trace) when d > 1.")
@@ -248,7 +295,7 @@ plot.gmoe_fit <- function(x, which = if (ncol(x$x) == 1) 1:3 else 1, ...) {
   if (any(which > 1)) {
     xs <- x$x[, 1]
     grid <- seq(min(xs), max(xs), length.out = 200)
-    gates <- exp(gate_log_probs(matrix(grid), x$params))
+    gates <- exp(gate_log_probs(matrix(grid), x$params, x$diagnostics$kernels, "x"))
   }
   if (2 %in% which) {
     comp <- max.col(x$responsibilities, ties.method = "first")
@@ -260,7 +307,8 @@ plot.gmoe_fit <- function(x, which = if (ncol(x$x) == 1) 1:3 else 1, ...) {
       line[top != j] <- NA
       graphics::lines(grid, line, col = cols[j], lwd = 2)
     }
-    graphics::lines(grid, conditional_mean(matrix(grid), x$params), lty = 2)
+    graphics::lines(grid, conditional_mean(matrix(grid), x$params, x$diagnostics$kernels, "x"),
+                    lty = 2)
   }
   if (3 %in% which) {
     args <- utils::modifyList(list(type = "l", lty = 1, lwd = 2, col = cols, ylim = c(0, 1),

@@ -15,10 +15,12 @@
 #'   within `1e-8`; they are then rescaled to sum exactly to one).
 #' @param c Gate locations, \eqn{k \times d}{k x d}.
 #' @param Gamma Gate covariances, \eqn{d \times d \times k}{d x d x k}, each
-#'   symmetric positive definite.
+#'   symmetric (to within `1e-10` relative to its largest entry) and
+#'   positive definite (its Cholesky factorisation succeeds).
 #' @param a Expert slopes, \eqn{k \times d}{k x d}.
 #' @param b Expert intercepts, length \eqn{k}.
-#' @param nu Expert variances, length \eqn{k}, positive.
+#' @param nu Expert variances, length \eqn{k}, at least
+#'   `.Machine$double.xmin` (the smallest normal double, about `2.2e-308`).
 #' @return An object of class `gmoe_params`: a list with elements `pi`, `c`,
 #'   `Gamma`, `a`, `b`, `nu` in the layout above.
 #' @seealso [gmoe_paper_truth()] for the published settings, [rgmoe()],
@@ -47,6 +49,10 @@ gmoe_params <- function(pi, c, Gamma, a, b, nu) {
   Gamma <- as_covariance_array(Gamma, "Gamma", k, d)
   b <- check_numeric(b, "b", len = k)
   nu <- check_positive(nu, "nu", len = k)
+  if (any(nu < .Machine$double.xmin)) {
+    stop_arg("nu", "must be at least .Machine$double.xmin (", format(.Machine$double.xmin),
+             "), the smallest normal double.")
+  }
   new_gmoe_params(pi / sum(pi), c, Gamma, a, b, nu)
 }
 
@@ -105,20 +111,38 @@ as_covariance_array <- function(G, arg, k, d) {
   for (j in seq_len(k)) {
     S <- G[, , j]
     dim(S) <- c(d, d)
-    if (max(abs(S - t(S))) > 1e-10 * max(1, max(abs(S)))) {
+    # relative: the test must not depend on the units of x
+    if (max(abs(S - t(S))) > 1e-10 * max(abs(S))) {
       stop_arg(arg, "must hold symmetric matrices; component ", j, " is not.")
     }
-    ev <- eigen(S, symmetric = TRUE, only.values = TRUE)$values
-    if (min(ev) <= 0) {
+    if (!positive_definite(S)) {
+      ev <- eigen(S, symmetric = TRUE, only.values = TRUE)$values
+      rounding <- 10 * d * .Machine$double.eps * max(abs(ev))
       stop_arg(arg, "must hold positive definite matrices; component ", j,
-               " has smallest eigenvalue ", format(min(ev), digits = 4), ".")
+               if (min(ev) > -rounding) " is numerically singular" else
+                 paste0(" has smallest eigenvalue ", format(min(ev), digits = 4)), ".")
     }
   }
   unname(G)
 }
 
+# Positive definite to working precision, whatever the units of each
+# covariate: the correlation matrix (which does not depend on them) has no
+# eigenvalue below a few rounding errors, and the Cholesky factorisation
+# that the C++ kernels take succeeds.
+positive_definite <- function(S) {
+  v <- diag(S)
+  if (!all(v > 0)) return(FALSE)
+  corr <- S / sqrt(v) / rep(sqrt(v), each = nrow(S))
+  ev <- eigen(corr, symmetric = TRUE, only.values = TRUE)$values
+  if (!(min(ev) > 10 * nrow(S) * .Machine$double.eps)) return(FALSE)
+  R <- tryCatch(chol(S), error = function(e) NULL)
+  !is.null(R) && all(is.finite(R)) && all(diag(R) > 0)
+}
+
 #' @export
 print.gmoe_params <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
+  x <- check_gmoe_params(x, "x")
   k <- length(x$pi)
   d <- ncol(x$c)
   cat(sprintf("Gaussian-gated mixture of experts: k = %d component%s, d = %d covariate%s\n\n",
@@ -140,6 +164,7 @@ print.gmoe_params <- function(x, digits = max(3L, getOption("digits") - 3L), ...
 #' coef(gmoe_paper_truth(3))
 #' @export
 coef.gmoe_params <- function(object, ...) {
+  object <- check_gmoe_params(object, "object")
   k <- length(object$pi)
   d <- ncol(object$c)
   gam <- matrix(aperm(object$Gamma, c(2, 1, 3)), k, d * d, byrow = TRUE)
@@ -164,7 +189,8 @@ param_columns <- function(d) {
 #' `c1..cd`, `Gamma11, Gamma12, ..., Gammadd` (row by row), `a1..ad`, `b`,
 #' `nu`, the layout of the published estimates. Other columns are ignored,
 #' and so are `c`, `Gamma` and `a` columns that are entirely `NA` (as when
-#' d = 1 and d = 2 fits share one table).
+#' d = 1 and d = 2 fits share one table). The parameters are checked as
+#' [gmoe_params()] checks them; an error names the table.
 #'
 #' @param table A matrix or data frame in the layout above.
 #' @return A `gmoe_params` object (validated by [gmoe_params()]).
@@ -186,9 +212,14 @@ gmoe_params_from_table <- function(table) {
     stop_arg("table", "must have the columns ", paste(need, collapse = ", "),
              if (d > 0) paste0("; missing: ", paste(missing_cols, collapse = ", ")), ".")
   }
+  numeric_cols <- vapply(table[need], is.numeric, logical(1))
+  if (!all(numeric_cols)) {
+    stop_arg("table", "must have numeric parameter columns; ",
+             paste(need[!numeric_cols], collapse = ", "), " are not.")
+  }
   Gamma <- array(t(as.matrix(table[cols$Gamma])), c(d, d, nrow(table)))
-  gmoe_params(table$pi, as.matrix(table[cols$c]), aperm(Gamma, c(2, 1, 3)),
-              as.matrix(table[cols$a]), table$b, table$nu)
+  rebuild("table", gmoe_params(table$pi, as.matrix(table[cols$c]), aperm(Gamma, c(2, 1, 3)),
+                               as.matrix(table[cols$a]), table$b, table$nu))
 }
 
 #' Published true parameters of the Gaussian-gated MoE rate study
@@ -251,8 +282,9 @@ gmoe_paper_truth <- function(model) {
 #' \eqn{(d+1) \times (d+1) \times k}{(d+1) x (d+1) x k}).
 #'
 #' @param params A `gmoe_params` object.
-#' @param pro,mean,sigma Mixing proportions, means and covariances of a
-#'   Gaussian mixture on \eqn{(x, y)}, the response last.
+#' @param pro,mean,sigma Mixing proportions (positive, summing to one), means
+#'   and covariances (symmetric positive definite) of a Gaussian mixture on
+#'   \eqn{(x, y)}, the response last.
 #' @return `gmoe_to_joint()`: a list with `pro`, `mean`, `sigma`.
 #'   `gmoe_from_joint()`: a `gmoe_params` object.
 #' @examples
@@ -261,7 +293,7 @@ gmoe_paper_truth <- function(model) {
 #' all.equal(gmoe_from_joint(j$pro, j$mean, j$sigma), p)
 #' @export
 gmoe_to_joint <- function(params) {
-  stopifnot(inherits(params, "gmoe_params"))
+  params <- check_gmoe_params(params)
   k <- length(params$pi)
   d <- ncol(params$c)
   mean <- matrix(0, d + 1, k)
@@ -274,18 +306,38 @@ gmoe_to_joint <- function(params) {
     mean[, j] <- c(params$c[j, ], sum(a * params$c[j, ]) + params$b[j])
     sigma[, , j] <- rbind(cbind(G, Ga), c(Ga, params$nu[j] + sum(a * Ga)))
   }
+  if (any(!is.finite(mean)) || any(!is.finite(sigma))) {
+    stop_arg("params", "has a joint mean or covariance of (x, y) beyond the largest double.")
+  }
   list(pro = params$pi, mean = mean, sigma = sigma)
 }
 
 #' @rdname gmoe_to_joint
 #' @export
 gmoe_from_joint <- function(pro, mean, sigma) {
+  if (!is.numeric(mean) || length(dim(mean)) > 2) {
+    stop_arg("mean", "must be a numeric (d + 1) x k matrix, one column per component.")
+  }
   mean <- as.matrix(mean)
+  check_numeric(mean, "mean")
   p <- nrow(mean)
   k <- ncol(mean)
   if (p < 2) stop_arg("mean", "must have at least two rows (covariates and response).")
-  if (!identical(as.integer(dim(sigma)), as.integer(c(p, p, k)))) {
-    stop_arg("sigma", "must be a ", p, " x ", p, " x ", k, " array.")
+  if (k < 1) stop_arg("mean", "must have at least one column (component).")
+  if (!is.numeric(sigma) || !identical(as.integer(dim(sigma)), as.integer(c(p, p, k)))) {
+    stop_arg("sigma", "must be a numeric ", p, " x ", p, " x ", k, " array.")
+  }
+  check_numeric(sigma, "sigma")
+  pro <- check_positive(pro, "pro", len = k)
+  if (abs(sum(pro) - 1) > 1e-8) {
+    stop_arg("pro", "must sum to 1, not ", format(sum(pro), digits = 10), ".")
+  }
+  for (j in seq_len(k)) {
+    S <- sigma[, , j]
+    if (max(abs(S - t(S))) > 1e-10 * max(abs(S)) || !positive_definite(S)) {
+      stop_arg("sigma", "must hold symmetric positive definite matrices; component ", j,
+               " is not.")
+    }
   }
   d <- p - 1
   ix <- seq_len(d)
@@ -295,13 +347,16 @@ gmoe_from_joint <- function(pro, mean, sigma) {
   for (j in seq_len(k)) {
     S <- sigma[, , j]
     Sxx <- S[ix, ix, drop = FALSE]
-    aj <- solve(Sxx, S[ix, p])
+    # through the Cholesky factor: no test of the condition number, which
+    # covariates on very different scales would fail
+    R <- chol(Sxx)
+    aj <- backsolve(R, forwardsolve(t(R), S[ix, p]))
     Gamma[, , j] <- Sxx
     a[j, ] <- aj
     b[j] <- mean[p, j] - sum(aj * mean[ix, j])
     nu[j] <- S[p, p] - sum(S[ix, p] * aj)
   }
-  gmoe_params(pro, t(mean[ix, , drop = FALSE]), Gamma, a, b, nu)
+  rebuild("sigma", gmoe_params(pro, t(mean[ix, , drop = FALSE]), Gamma, a, b, nu))
 }
 
 # mclust's VVV EM on cbind(x, y) from a GMoE start, mapped back to GMoE

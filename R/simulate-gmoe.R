@@ -19,7 +19,7 @@
 #' @export
 rgmoe <- function(n, params) {
   n <- check_count(n, "n")
-  check_params(params)
+  params <- check_gmoe_params(params)
   k <- length(params$pi)
   d <- ncol(params$c)
   component <- sample.int(k, n, replace = TRUE, prob = params$pi)
@@ -37,10 +37,3 @@ rgmoe <- function(n, params) {
   list(x = x, y = y, component = component)
 }
 
-check_params <- function(params, arg = "params") {
-  if (!inherits(params, "gmoe_params")) {
-    stop_arg(arg, "must be a `gmoe_params` object (see ?gmoe_params), not ",
-             class(params)[1], ".")
-  }
-  invisible(params)
-}

@@ -12,8 +12,8 @@ Rcpp::Rostream<false>& Rcpp::Rcerr = Rcpp::Rcpp_cerr_get();
 #endif
 
 // cmoe_em_cpp
-Rcpp::List cmoe_em_cpp(const Eigen::Map<Eigen::MatrixXd>& x, const Eigen::Map<Eigen::VectorXd>& y, const Eigen::Map<Eigen::VectorXd>& logf0, const std::string& expert, const Rcpp::List& start, int max_iter, double tol, int mstep_iter, bool accelerate, const Rcpp::NumericVector& bounds);
-RcppExport SEXP _moerates_cmoe_em_cpp(SEXP xSEXP, SEXP ySEXP, SEXP logf0SEXP, SEXP expertSEXP, SEXP startSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP mstep_iterSEXP, SEXP accelerateSEXP, SEXP boundsSEXP) {
+Rcpp::List cmoe_em_cpp(const Eigen::Map<Eigen::MatrixXd>& x, const Eigen::Map<Eigen::VectorXd>& y, const Eigen::Map<Eigen::VectorXd>& logf0, const std::string& expert, const Rcpp::List& start, int max_iter, double tol, int mstep_iter, bool accelerate, const Rcpp::NumericVector& bounds, bool avx2);
+RcppExport SEXP _moerates_cmoe_em_cpp(SEXP xSEXP, SEXP ySEXP, SEXP logf0SEXP, SEXP expertSEXP, SEXP startSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP mstep_iterSEXP, SEXP accelerateSEXP, SEXP boundsSEXP, SEXP avx2SEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -27,13 +27,14 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type mstep_iter(mstep_iterSEXP);
     Rcpp::traits::input_parameter< bool >::type accelerate(accelerateSEXP);
     Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type bounds(boundsSEXP);
-    rcpp_result_gen = Rcpp::wrap(cmoe_em_cpp(x, y, logf0, expert, start, max_iter, tol, mstep_iter, accelerate, bounds));
+    Rcpp::traits::input_parameter< bool >::type avx2(avx2SEXP);
+    rcpp_result_gen = Rcpp::wrap(cmoe_em_cpp(x, y, logf0, expert, start, max_iter, tol, mstep_iter, accelerate, bounds, avx2));
     return rcpp_result_gen;
 END_RCPP
 }
 // cmoe_log_density_cpp
-Rcpp::List cmoe_log_density_cpp(const Eigen::Map<Eigen::MatrixXd>& x, const Eigen::Map<Eigen::VectorXd>& y, const Eigen::Map<Eigen::VectorXd>& logf0, const std::string& expert, const Rcpp::List& params);
-RcppExport SEXP _moerates_cmoe_log_density_cpp(SEXP xSEXP, SEXP ySEXP, SEXP logf0SEXP, SEXP expertSEXP, SEXP paramsSEXP) {
+Rcpp::List cmoe_log_density_cpp(const Eigen::Map<Eigen::MatrixXd>& x, const Eigen::Map<Eigen::VectorXd>& y, const Eigen::Map<Eigen::VectorXd>& logf0, const std::string& expert, const Rcpp::List& params, bool avx2);
+RcppExport SEXP _moerates_cmoe_log_density_cpp(SEXP xSEXP, SEXP ySEXP, SEXP logf0SEXP, SEXP expertSEXP, SEXP paramsSEXP, SEXP avx2SEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -42,13 +43,14 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< const Eigen::Map<Eigen::VectorXd>& >::type logf0(logf0SEXP);
     Rcpp::traits::input_parameter< const std::string& >::type expert(expertSEXP);
     Rcpp::traits::input_parameter< const Rcpp::List& >::type params(paramsSEXP);
-    rcpp_result_gen = Rcpp::wrap(cmoe_log_density_cpp(x, y, logf0, expert, params));
+    Rcpp::traits::input_parameter< bool >::type avx2(avx2SEXP);
+    rcpp_result_gen = Rcpp::wrap(cmoe_log_density_cpp(x, y, logf0, expert, params, avx2));
     return rcpp_result_gen;
 END_RCPP
 }
 // cmoe_mstep_cpp
-Rcpp::List cmoe_mstep_cpp(const Eigen::Map<Eigen::MatrixXd>& x, const Eigen::Map<Eigen::VectorXd>& y, const Eigen::Map<Eigen::VectorXd>& w, const std::string& expert, const Rcpp::List& start, int mstep_iter, const Rcpp::NumericVector& bounds);
-RcppExport SEXP _moerates_cmoe_mstep_cpp(SEXP xSEXP, SEXP ySEXP, SEXP wSEXP, SEXP expertSEXP, SEXP startSEXP, SEXP mstep_iterSEXP, SEXP boundsSEXP) {
+Rcpp::List cmoe_mstep_cpp(const Eigen::Map<Eigen::MatrixXd>& x, const Eigen::Map<Eigen::VectorXd>& y, const Eigen::Map<Eigen::VectorXd>& w, const std::string& expert, const Rcpp::List& start, int mstep_iter, const Rcpp::NumericVector& bounds, bool avx2);
+RcppExport SEXP _moerates_cmoe_mstep_cpp(SEXP xSEXP, SEXP ySEXP, SEXP wSEXP, SEXP expertSEXP, SEXP startSEXP, SEXP mstep_iterSEXP, SEXP boundsSEXP, SEXP avx2SEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -59,13 +61,14 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< const Rcpp::List& >::type start(startSEXP);
     Rcpp::traits::input_parameter< int >::type mstep_iter(mstep_iterSEXP);
     Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type bounds(boundsSEXP);
-    rcpp_result_gen = Rcpp::wrap(cmoe_mstep_cpp(x, y, w, expert, start, mstep_iter, bounds));
+    Rcpp::traits::input_parameter< bool >::type avx2(avx2SEXP);
+    rcpp_result_gen = Rcpp::wrap(cmoe_mstep_cpp(x, y, w, expert, start, mstep_iter, bounds, avx2));
     return rcpp_result_gen;
 END_RCPP
 }
 // gmoe_em_cpp
-Rcpp::List gmoe_em_cpp(const Rcpp::NumericMatrix& x, const Rcpp::NumericVector& y, const Rcpp::List& start, int max_iter, double tol, bool accelerate, int threads, const Rcpp::NumericVector& floors);
-RcppExport SEXP _moerates_gmoe_em_cpp(SEXP xSEXP, SEXP ySEXP, SEXP startSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP accelerateSEXP, SEXP threadsSEXP, SEXP floorsSEXP) {
+Rcpp::List gmoe_em_cpp(const Rcpp::NumericMatrix& x, const Rcpp::NumericVector& y, const Rcpp::List& start, int max_iter, double tol, double loglik_offset, bool accelerate, int threads, bool avx2, const Rcpp::NumericVector& floors);
+RcppExport SEXP _moerates_gmoe_em_cpp(SEXP xSEXP, SEXP ySEXP, SEXP startSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP loglik_offsetSEXP, SEXP accelerateSEXP, SEXP threadsSEXP, SEXP avx2SEXP, SEXP floorsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -74,16 +77,18 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< const Rcpp::List& >::type start(startSEXP);
     Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
     Rcpp::traits::input_parameter< double >::type tol(tolSEXP);
+    Rcpp::traits::input_parameter< double >::type loglik_offset(loglik_offsetSEXP);
     Rcpp::traits::input_parameter< bool >::type accelerate(accelerateSEXP);
     Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
+    Rcpp::traits::input_parameter< bool >::type avx2(avx2SEXP);
     Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type floors(floorsSEXP);
-    rcpp_result_gen = Rcpp::wrap(gmoe_em_cpp(x, y, start, max_iter, tol, accelerate, threads, floors));
+    rcpp_result_gen = Rcpp::wrap(gmoe_em_cpp(x, y, start, max_iter, tol, loglik_offset, accelerate, threads, avx2, floors));
     return rcpp_result_gen;
 END_RCPP
 }
 // gmoe_mstep_cpp
-Rcpp::List gmoe_mstep_cpp(const Rcpp::NumericMatrix& x, const Rcpp::NumericVector& y, const Rcpp::NumericMatrix& resp, const Rcpp::List& current, const Rcpp::NumericVector& floors);
-RcppExport SEXP _moerates_gmoe_mstep_cpp(SEXP xSEXP, SEXP ySEXP, SEXP respSEXP, SEXP currentSEXP, SEXP floorsSEXP) {
+Rcpp::List gmoe_mstep_cpp(const Rcpp::NumericMatrix& x, const Rcpp::NumericVector& y, const Rcpp::NumericMatrix& resp, const Rcpp::List& current, const Rcpp::NumericVector& floors, bool avx2);
+RcppExport SEXP _moerates_gmoe_mstep_cpp(SEXP xSEXP, SEXP ySEXP, SEXP respSEXP, SEXP currentSEXP, SEXP floorsSEXP, SEXP avx2SEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -92,13 +97,14 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< const Rcpp::NumericMatrix& >::type resp(respSEXP);
     Rcpp::traits::input_parameter< const Rcpp::List& >::type current(currentSEXP);
     Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type floors(floorsSEXP);
-    rcpp_result_gen = Rcpp::wrap(gmoe_mstep_cpp(x, y, resp, current, floors));
+    Rcpp::traits::input_parameter< bool >::type avx2(avx2SEXP);
+    rcpp_result_gen = Rcpp::wrap(gmoe_mstep_cpp(x, y, resp, current, floors, avx2));
     return rcpp_result_gen;
 END_RCPP
 }
 // gmoe_log_density_cpp
-SEXP gmoe_log_density_cpp(const Rcpp::NumericMatrix& x, const Rcpp::NumericVector& y, const Rcpp::List& params, const std::string& what);
-RcppExport SEXP _moerates_gmoe_log_density_cpp(SEXP xSEXP, SEXP ySEXP, SEXP paramsSEXP, SEXP whatSEXP) {
+SEXP gmoe_log_density_cpp(const Rcpp::NumericMatrix& x, const Rcpp::NumericVector& y, const Rcpp::List& params, const std::string& what, bool avx2);
+RcppExport SEXP _moerates_gmoe_log_density_cpp(SEXP xSEXP, SEXP ySEXP, SEXP paramsSEXP, SEXP whatSEXP, SEXP avx2SEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -106,18 +112,18 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type y(ySEXP);
     Rcpp::traits::input_parameter< const Rcpp::List& >::type params(paramsSEXP);
     Rcpp::traits::input_parameter< const std::string& >::type what(whatSEXP);
-    rcpp_result_gen = Rcpp::wrap(gmoe_log_density_cpp(x, y, params, what));
+    Rcpp::traits::input_parameter< bool >::type avx2(avx2SEXP);
+    rcpp_result_gen = Rcpp::wrap(gmoe_log_density_cpp(x, y, params, what, avx2));
     return rcpp_result_gen;
 END_RCPP
 }
-// simd_cpp
-bool simd_cpp(const Rcpp::LogicalVector& enable);
-RcppExport SEXP _moerates_simd_cpp(SEXP enableSEXP) {
+// avx2_supported_cpp
+bool avx2_supported_cpp();
+RcppExport SEXP _moerates_avx2_supported_cpp() {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
-    Rcpp::traits::input_parameter< const Rcpp::LogicalVector& >::type enable(enableSEXP);
-    rcpp_result_gen = Rcpp::wrap(simd_cpp(enable));
+    rcpp_result_gen = Rcpp::wrap(avx2_supported_cpp());
     return rcpp_result_gen;
 END_RCPP
 }
@@ -136,13 +142,13 @@ END_RCPP
 }
 
 static const R_CallMethodDef CallEntries[] = {
-    {"_moerates_cmoe_em_cpp", (DL_FUNC) &_moerates_cmoe_em_cpp, 10},
-    {"_moerates_cmoe_log_density_cpp", (DL_FUNC) &_moerates_cmoe_log_density_cpp, 5},
-    {"_moerates_cmoe_mstep_cpp", (DL_FUNC) &_moerates_cmoe_mstep_cpp, 7},
-    {"_moerates_gmoe_em_cpp", (DL_FUNC) &_moerates_gmoe_em_cpp, 8},
-    {"_moerates_gmoe_mstep_cpp", (DL_FUNC) &_moerates_gmoe_mstep_cpp, 5},
-    {"_moerates_gmoe_log_density_cpp", (DL_FUNC) &_moerates_gmoe_log_density_cpp, 4},
-    {"_moerates_simd_cpp", (DL_FUNC) &_moerates_simd_cpp, 1},
+    {"_moerates_cmoe_em_cpp", (DL_FUNC) &_moerates_cmoe_em_cpp, 11},
+    {"_moerates_cmoe_log_density_cpp", (DL_FUNC) &_moerates_cmoe_log_density_cpp, 6},
+    {"_moerates_cmoe_mstep_cpp", (DL_FUNC) &_moerates_cmoe_mstep_cpp, 8},
+    {"_moerates_gmoe_em_cpp", (DL_FUNC) &_moerates_gmoe_em_cpp, 10},
+    {"_moerates_gmoe_mstep_cpp", (DL_FUNC) &_moerates_gmoe_mstep_cpp, 6},
+    {"_moerates_gmoe_log_density_cpp", (DL_FUNC) &_moerates_gmoe_log_density_cpp, 5},
+    {"_moerates_avx2_supported_cpp", (DL_FUNC) &_moerates_avx2_supported_cpp, 0},
     {"_moerates_rng_stream_cpp", (DL_FUNC) &_moerates_rng_stream_cpp, 3},
     {NULL, NULL, 0}
 };

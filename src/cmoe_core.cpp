@@ -42,9 +42,9 @@ class Fitter {
  public:
   Fitter(const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::Ref<const Eigen::VectorXd>& y,
          const Eigen::Ref<const Eigen::VectorXd>& logf0, Expert expert, int mstep_iter,
-         const CmoeBounds& bounds)
+         const CmoeBounds& bounds, bool avx2)
       : x_(x), y_(y), logf0_(logf0), expert_(expert), mstep_iter_(mstep_iter),
-        bounds_(bounds), n_(static_cast<int>(x.rows())), d_(static_cast<int>(x.cols())),
+        bounds_(bounds), avx2_(avx2), n_(static_cast<int>(x.rows())), d_(static_cast<int>(x.cols())),
         z_(n_), r_(n_), w_(n_), z_try_(n_), r_try_(n_), v_(n_), q_(n_),
         A_(d_ + 1, d_ + 1), c_(d_ + 1) {}
 
@@ -67,7 +67,7 @@ class Fitter {
       lb_ = constant - r.square() * half_inv_nu;
       top_ = la_.max(lb_);
       e_ = -(la_ - lb_).abs();
-      detail::exp_nonpositive(e_.data(), len);
+      detail::exp_nonpositive(e_.data(), len, avx2_);
       w_chunk_ = (la_ > lb_).select(e_, 1.0) / (1.0 + e_);
       w_.segment(start, len) = w_chunk_.matrix();
       weight += w_chunk_.sum();
@@ -137,7 +137,7 @@ class Fitter {
     for (int start = 0; start < n_; start += kChunk) {
       const int len = std::min(kChunk, n_ - start);
       e_ = -factor * z.segment(start, len).array().abs();
-      detail::exp_nonpositive(e_.data(), len);
+      detail::exp_nonpositive(e_.data(), len, avx2_);
       for (int j = 0; j < len; ++j) {
         const double zi = z[start + j], e = e_[j];
         double h;
@@ -234,6 +234,7 @@ class Fitter {
   Expert expert_;
   int mstep_iter_;
   CmoeBounds bounds_;
+  bool avx2_;  // the exponentials through AVX2 (only where supported)
   int n_, d_;
   Eigen::VectorXd z_, r_, w_, z_try_, r_try_;
   Eigen::VectorXd v_, q_;
@@ -298,8 +299,8 @@ CmoeResult cmoe_em(const Eigen::Ref<const Eigen::MatrixXd>& x,
                    const Eigen::Ref<const Eigen::VectorXd>& y,
                    const Eigen::Ref<const Eigen::VectorXd>& logf0, Expert expert,
                    const CmoeParams& start, int max_iter, double tol, int mstep_iter,
-                   bool accelerate, const CmoeBounds& bounds) {
-  Fitter fitter(x, y, logf0, expert, mstep_iter, bounds);
+                   bool accelerate, const CmoeBounds& bounds, bool avx2) {
+  Fitter fitter(x, y, logf0, expert, mstep_iter, bounds, avx2);
   CmoeResult res{start, {}, Eigen::VectorXd(), 0, false, CmoeDiagnostics()};
   CmoeParams& p = res.params;
   CmoeMap map(fitter, bounds, res.diag);
@@ -341,8 +342,8 @@ double cmoe_log_density(const Eigen::Ref<const Eigen::MatrixXd>& x,
                         const Eigen::Ref<const Eigen::VectorXd>& y,
                         const Eigen::Ref<const Eigen::VectorXd>& logf0, Expert expert,
                         const CmoeParams& p, Eigen::Ref<Eigen::VectorXd> logdens,
-                        Eigen::Ref<Eigen::VectorXd> posterior) {
-  Fitter fitter(x, y, logf0, expert, 0, CmoeBounds{0.0, 0.0});
+                        Eigen::Ref<Eigen::VectorXd> posterior, bool avx2) {
+  Fitter fitter(x, y, logf0, expert, 0, CmoeBounds{0.0, 0.0}, avx2);
   fitter.set_eta(p.eta);
   const double total = fitter.e_step(p, logdens.data());
   posterior = fitter.weights();
@@ -352,9 +353,10 @@ double cmoe_log_density(const Eigen::Ref<const Eigen::MatrixXd>& x,
 CmoeParams cmoe_m_step(const Eigen::Ref<const Eigen::MatrixXd>& x,
                        const Eigen::Ref<const Eigen::VectorXd>& y,
                        const Eigen::Ref<const Eigen::VectorXd>& w, Expert expert,
-                       const CmoeParams& start, int mstep_iter, const CmoeBounds& bounds) {
+                       const CmoeParams& start, int mstep_iter, const CmoeBounds& bounds,
+                       bool avx2) {
   const Eigen::VectorXd no_f0 = Eigen::VectorXd::Zero(x.rows());
-  Fitter fitter(x, y, no_f0, expert, mstep_iter, bounds);
+  Fitter fitter(x, y, no_f0, expert, mstep_iter, bounds, avx2);
   fitter.set_eta(start.eta);
   fitter.set_weights(w);
   CmoeParams p = start;

@@ -48,26 +48,28 @@ struct CmoeResult {
 // below tol * (1 + |l_t|) (never when tol = 0).
 // A nonlinear expert's M-step takes at most mstep_iter Levenberg-Marquardt
 // steps, each accepted only if it lowers the weighted residual sum of
-// squares, so the log-likelihood never decreases.
+// squares, so the log-likelihood never decreases. With avx2 (only where
+// detail::avx2_supported()) the exponentials use the AVX2 and FMA code.
 CmoeResult cmoe_em(const Eigen::Ref<const Eigen::MatrixXd>& x,
                    const Eigen::Ref<const Eigen::VectorXd>& y,
                    const Eigen::Ref<const Eigen::VectorXd>& logf0, Expert expert,
                    const CmoeParams& start, int max_iter, double tol, int mstep_iter,
-                   bool accelerate, const CmoeBounds& bounds);
+                   bool accelerate, const CmoeBounds& bounds, bool avx2);
 
 // Per-observation log p(y | x) and posterior prompt probabilities at p.
 double cmoe_log_density(const Eigen::Ref<const Eigen::MatrixXd>& x,
                         const Eigen::Ref<const Eigen::VectorXd>& y,
                         const Eigen::Ref<const Eigen::VectorXd>& logf0, Expert expert,
                         const CmoeParams& p, Eigen::Ref<Eigen::VectorXd> logdens,
-                        Eigen::Ref<Eigen::VectorXd> posterior);
+                        Eigen::Ref<Eigen::VectorXd> posterior, bool avx2);
 
 // One M-step from given prompt weights w (turns weights into a start); the
 // expert starts from start.eta. lambda is set to mean(w), within bounds.
 CmoeParams cmoe_m_step(const Eigen::Ref<const Eigen::MatrixXd>& x,
                        const Eigen::Ref<const Eigen::VectorXd>& y,
                        const Eigen::Ref<const Eigen::VectorXd>& w, Expert expert,
-                       const CmoeParams& start, int mstep_iter, const CmoeBounds& bounds);
+                       const CmoeParams& start, int mstep_iter, const CmoeBounds& bounds,
+                       bool avx2);
 
 }  // namespace moerates
 

@@ -1,11 +1,14 @@
 // Thin Rcpp layer over cmoe_core: converts R objects, checks the shapes the
 // core relies on, and lets Rcpp turn any C++ exception into an R error.
+// `avx2` asks for the AVX2 exponentials, used only where the processor runs
+// them (R's kernel_path() resolves the `kernels` control into it).
 #include <RcppEigen.h>
 
 #include <stdexcept>
 #include <string>
 
 #include "cmoe_core.h"
+#include "fast_exp.h"
 
 using moerates::CmoeParams;
 
@@ -38,6 +41,8 @@ Rcpp::List params_to(const CmoeParams& p) {
                             Rcpp::Named("nu") = p.nu);
 }
 
+bool use_avx2(bool requested) { return requested && moerates::detail::avx2_supported(); }
+
 moerates::CmoeBounds bounds_from(const Rcpp::NumericVector& b) {
   require(b.size() == 2, "bounds must be (lambda, nu)");
   require(b[0] > 0 && b[0] < 0.5 && b[1] > 0, "bounds out of range");
@@ -50,13 +55,14 @@ moerates::CmoeBounds bounds_from(const Rcpp::NumericVector& b) {
 Rcpp::List cmoe_em_cpp(const Eigen::Map<Eigen::MatrixXd>& x, const Eigen::Map<Eigen::VectorXd>& y,
                        const Eigen::Map<Eigen::VectorXd>& logf0, const std::string& expert,
                        const Rcpp::List& start, int max_iter, double tol, int mstep_iter,
-                       bool accelerate, const Rcpp::NumericVector& bounds) {
+                       bool accelerate, const Rcpp::NumericVector& bounds, bool avx2) {
   require(y.size() == x.rows() && logf0.size() == x.rows(),
           "x, y and logf0 must have one entry per observation");
   require(max_iter >= 0 && tol >= 0 && mstep_iter >= 1, "bad iteration settings");
   const moerates::CmoeResult res =
       moerates::cmoe_em(x, y, logf0, expert_from(expert), params_from(start, x.cols()),
-                        max_iter, tol, mstep_iter, accelerate, bounds_from(bounds));
+                        max_iter, tol, mstep_iter, accelerate, bounds_from(bounds),
+                        use_avx2(avx2));
   return Rcpp::List::create(
       Rcpp::Named("params") = params_to(res.params),
       Rcpp::Named("loglik") = Rcpp::wrap(res.loglik),
@@ -68,7 +74,8 @@ Rcpp::List cmoe_em_cpp(const Eigen::Map<Eigen::MatrixXd>& x, const Eigen::Map<Ei
       Rcpp::Named("prompt_empty") = res.diag.prompt_empty,
       Rcpp::Named("decreases") = res.diag.decreases,
       Rcpp::Named("squarem_fallbacks") = res.diag.squarem_fallbacks,
-      Rcpp::Named("nonfinite") = res.diag.nonfinite);
+      Rcpp::Named("nonfinite") = res.diag.nonfinite,
+      Rcpp::Named("kernels") = use_avx2(avx2) ? "avx2" : "portable");
 }
 
 // Per-row log p(y | x) and posterior prompt probabilities.
@@ -76,12 +83,13 @@ Rcpp::List cmoe_em_cpp(const Eigen::Map<Eigen::MatrixXd>& x, const Eigen::Map<Ei
 Rcpp::List cmoe_log_density_cpp(const Eigen::Map<Eigen::MatrixXd>& x,
                                 const Eigen::Map<Eigen::VectorXd>& y,
                                 const Eigen::Map<Eigen::VectorXd>& logf0,
-                                const std::string& expert, const Rcpp::List& params) {
+                                const std::string& expert, const Rcpp::List& params,
+                                bool avx2 = true) {
   require(y.size() == x.rows() && logf0.size() == x.rows(),
           "x, y and logf0 must have one entry per observation");
   Eigen::VectorXd logdens(x.rows()), posterior(x.rows());
   moerates::cmoe_log_density(x, y, logf0, expert_from(expert), params_from(params, x.cols()),
-                             logdens, posterior);
+                             logdens, posterior, use_avx2(avx2));
   return Rcpp::List::create(Rcpp::Named("logdens") = Rcpp::wrap(logdens),
                             Rcpp::Named("posterior") = Rcpp::wrap(posterior));
 }
@@ -92,11 +100,11 @@ Rcpp::List cmoe_log_density_cpp(const Eigen::Map<Eigen::MatrixXd>& x,
 Rcpp::List cmoe_mstep_cpp(const Eigen::Map<Eigen::MatrixXd>& x, const Eigen::Map<Eigen::VectorXd>& y,
                           const Eigen::Map<Eigen::VectorXd>& w, const std::string& expert,
                           const Rcpp::List& start, int mstep_iter,
-                          const Rcpp::NumericVector& bounds) {
+                          const Rcpp::NumericVector& bounds, bool avx2) {
   require(y.size() == x.rows() && w.size() == x.rows(),
           "x, y and w must have one entry per observation");
   require(mstep_iter >= 1, "mstep_iter must be positive");
   return params_to(moerates::cmoe_m_step(x, y, w, expert_from(expert),
                                          params_from(start, x.cols()), mstep_iter,
-                                         bounds_from(bounds)));
+                                         bounds_from(bounds), use_avx2(avx2)));
 }

@@ -1,6 +1,5 @@
 // exp of non-positive arguments, shared by the E-steps of both models, and
-// the run-time choice between the baseline (SSE2) and AVX2 + FMA code that
-// the GMoE pass also uses.
+// whether the AVX2 + FMA code that the GMoE pass also uses can run here.
 #ifndef MOERATES_FAST_EXP_H
 #define MOERATES_FAST_EXP_H
 
@@ -111,30 +110,28 @@ inline bool cpu_has_avx2_fma() {
 }
 #endif
 
-// Whether the AVX2 paths may be used; switched off (for the session) only
-// to compare them with the baseline paths in tests and benchmarks.
-inline bool& simd_allowed() {
-  static bool allowed = true;
-  return allowed;
-}
-
-// Whether the AVX2 paths are used: allowed and supported by the processor.
-inline bool use_avx2() {
+// Whether this build and this processor can run the AVX2 paths. Each fit
+// asks for them or not (its `kernels` control), so that one session can run
+// both and a fit records which one it used.
+inline bool avx2_supported() {
 #if defined(MOERATES_HAVE_AVX2)
-  return simd_allowed() && cpu_has_avx2_fma();
+  return cpu_has_avx2_fma();
 #else
   return false;
 #endif
 }
 
 // exp(v) in place for v <= 0: the E-steps' largest cost, done four values
-// at a time where AVX2 is available and two where SSE2 is.
-inline void exp_nonpositive(double* v, int n) {
+// at a time with `avx2` (which the caller has checked against
+// avx2_supported()) and two where SSE2 is available.
+inline void exp_nonpositive(double* v, int n, bool avx2) {
 #if defined(MOERATES_HAVE_AVX2)
-  if (use_avx2()) {
+  if (avx2) {
     exp_nonpositive_avx2(v, n);
     return;
   }
+#else
+  (void)avx2;
 #endif
   int i = 0;
 #if defined(__SSE2__)

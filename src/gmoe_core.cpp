@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace moerates {
@@ -15,12 +16,15 @@ namespace {
 
 const double kLog2Pi = 1.8378770664093454836;
 
-// Calls visit(start, block, lp, w, lse) for consecutive blocks of
+// Calls visit(start, block, lp, w, lse, shift) for consecutive blocks of
 // observations, where column j of lp holds the log terms of component j and
 // w the responsibilities (zero on padding rows); lse = log sum_j exp(lp_j)
 // per row is filled only when row_lse is true, since the E-step needs only
-// its sum. Returns the sum of lse over all observations. This pass is the
-// hot loop of the package: it reads each observation once.
+// its sum. With row_lse, a row whose log terms overflow is recomputed by
+// GmoeKernel::log_terms_scaled(): its lp and lse then both hold the common
+// shift, so lp - lse is right, and the true log sum is lse - shift (shift
+// is zero on the other rows). Returns the sum of the true log sums. This
+// pass is the hot loop of the package: it reads each observation once.
 template <class Visit>
 double for_each_block(const ConstMat& x, const double* y, const GmoeKernel& kernel,
                       bool row_lse, Visit& visit, int first = 0, int last = -1) {
@@ -29,7 +33,7 @@ double for_each_block(const ConstMat& x, const double* y, const GmoeKernel& kern
   const int k = kernel.k();
   BlockArray z = BlockArray::Zero(kBlock, d + 1);
   BlockArray lp(kBlock, k), w(kBlock, k);
-  Eigen::Array<double, kBlock, 1> top, sum, lse;
+  RowArray top, sum, lse, shift = RowArray::Zero();
   double total = 0.0;
   for (int start = first; start < n; start += kBlock) {
     const int m = std::min(kBlock, n - start);
@@ -41,15 +45,24 @@ double for_each_block(const ConstMat& x, const double* y, const GmoeKernel& kern
     const Block block{m, z};
     if (!row_lse && kernel.simd()) {
       total += kernel.block_weights(z, m, lp, w);
-      visit(start, block, lp, w, lse);
+      visit(start, block, lp, w, lse, shift);
       continue;
     }
     kernel.log_terms(block, lp);
+    if (row_lse) {
+      shift.setZero();
+      if (!lp.topRows(m).allFinite()) {
+        for (int i = 0; i < m; ++i) {
+          if (!lp.row(i).allFinite()) shift(i) = kernel.log_terms_scaled(z, i, lp);
+        }
+        total -= shift.head(m).sum();
+      }
+    }
     top = lp.col(0);
     for (int j = 1; j < k; ++j) top = top.max(lp.col(j));
     for (int j = 0; j < k; ++j) {
       w.col(j) = lp.col(j) - top;
-      detail::exp_nonpositive(w.col(j).data(), kBlock);
+      detail::exp_nonpositive(w.col(j).data(), kBlock, kernel.avx2());
     }
     sum = w.col(0);
     for (int j = 1; j < k; ++j) sum += w.col(j);
@@ -63,32 +76,97 @@ double for_each_block(const ConstMat& x, const double* y, const GmoeKernel& kern
     sum = sum.inverse();
     for (int j = 0; j < k; ++j) w.col(j) *= sum;
     if (m < kBlock) w.bottomRows(kBlock - m).setZero();
-    visit(start, block, lp, w, lse);
+    visit(start, block, lp, w, lse, shift);
   }
   return total;
 }
 
+// log |v| through the largest entry, so that no square overflows; -inf for
+// the zero vector.
+double log_norm(const Eigen::VectorXd& v) {
+  const double top = v.cwiseAbs().maxCoeff();
+  if (!(top > 0)) return -std::numeric_limits<double>::infinity();
+  return std::log(top) + 0.5 * std::log((v / top).squaredNorm());
+}
+
+// log(exp(a) + exp(b)), either may be -inf.
+double log_add(double a, double b) {
+  const double top = std::max(a, b);
+  if (top == -std::numeric_limits<double>::infinity()) return top;
+  return top + std::log1p(std::exp(std::min(a, b) - top));
+}
+
 }  // namespace
 
-GmoeKernel::GmoeKernel(const GmoeParams& p, bool with_expert)
-    : k_(p.k()), d_(p.d()), with_expert_(with_expert), linv_(k_),
-      simd_(with_expert && d_ <= kSimdMaxD && detail::use_avx2()), c_(p.c), a_(p.a), b_(p.b),
-      half_inv_nu_(k_), constant_(k_) {
+GmoeKernel::GmoeKernel(const GmoeParams& p, bool with_expert, bool avx2)
+    : k_(p.k()), d_(p.d()), with_expert_(with_expert), avx2_(avx2),
+      simd_(with_expert && d_ <= kSimdMaxD && avx2), linv_(k_), c_(p.c), a_(p.a), b_(p.b),
+      half_inv_nu_(k_), log_nu_(k_), constant_(k_) {
   Eigen::LLT<Eigen::MatrixXd> llt(d_);
   for (int j = 0; j < k_; ++j) {
     llt.compute(p.gamma(j));
-    if (llt.info() != Eigen::Success || !(p.pi(j) > 0) || !(p.nu(j) > 0)) {
-      throw std::runtime_error(
-          "invalid parameters: a gate covariance is not positive definite, or "
-          "a weight or an expert variance is not positive");
+    if (llt.info() != Eigen::Success) {
+      throw std::domain_error("the gate covariance of component " + std::to_string(j + 1) +
+                              " is numerically singular");
+    }
+    if (!(p.pi(j) > 0) || !(p.nu(j) > 0) || !std::isfinite(0.5 / p.nu(j))) {
+      throw std::domain_error("the weight or the expert variance of component " +
+                              std::to_string(j + 1) + " is not a positive normal number");
     }
     linv_[j] = Eigen::MatrixXd::Identity(d_, d_);
     llt.matrixL().solveInPlace(linv_[j]);
     const double logdet = 2.0 * llt.matrixLLT().diagonal().array().log().sum();
     constant_(j) = std::log(p.pi(j)) - 0.5 * (d_ * kLog2Pi + logdet);
     half_inv_nu_(j) = 0.5 / p.nu(j);
-    if (with_expert_) constant_(j) -= 0.5 * (kLog2Pi + std::log(p.nu(j)));
+    log_nu_(j) = std::log(p.nu(j));
+    if (with_expert_) constant_(j) -= 0.5 * (kLog2Pi + log_nu_(j));
   }
+}
+
+// log |L_j^{-1} (x - c_j)|^2, with x and c_j divided by their largest
+// entry (at least 1) first, so that neither the difference nor the square
+// overflows.
+double GmoeKernel::log_mahalanobis(const double* x, int j) const {
+  double scale = 1.0;
+  for (int l = 0; l < d_; ++l) scale = std::max({scale, std::fabs(x[l]), std::fabs(c_(j, l))});
+  Eigen::VectorXd w(d_);
+  for (int l = 0; l < d_; ++l) w(l) = x[l] / scale - c_(j, l) / scale;
+  const Eigen::VectorXd u = linv_[j].triangularView<Eigen::Lower>() * w;
+  return 2.0 * (std::log(scale) + log_norm(u));
+}
+
+double GmoeKernel::log_scaled_residual(const double* x, double y, int j) const {
+  // e = y - a'x - b as (y/A)/X - (b/A)/X - sum (a_l/A)(x_l/X) times A X, with
+  // A and X the largest slope and value (at least 1): no term overflows.
+  double A = 1.0, X = std::max({1.0, std::fabs(y), std::fabs(b_(j))});
+  for (int l = 0; l < d_; ++l) {
+    A = std::max(A, std::fabs(a_(j, l)));
+    X = std::max(X, std::fabs(x[l]));
+  }
+  double e = (y / A) / X - (b_(j) / A) / X;
+  for (int l = 0; l < d_; ++l) e -= (a_(j, l) / A) * (x[l] / X);
+  if (e == 0) return -std::numeric_limits<double>::infinity();
+  return 2.0 * (std::log(std::fabs(e)) + std::log(A) + std::log(X)) - log_nu_(j);
+}
+
+double GmoeKernel::log_terms_scaled(const BlockArray& z, int i, BlockArray& lp) const {
+  // Only for the rare rows whose direct terms overflowed: no hot loop here.
+  const Eigen::VectorXd xi = z.row(i).head(d_).transpose();
+  // lq(j) = log q_j, q_j the squared distance in lp_j = constant_j - q_j / 2.
+  Eigen::VectorXd lq(k_);
+  for (int j = 0; j < k_; ++j) {
+    lq(j) = log_mahalanobis(xi.data(), j);
+    if (with_expert_) lq(j) = log_add(lq(j), log_scaled_residual(xi.data(), z(i, d_), j));
+  }
+  const double lq_min = lq.minCoeff();
+  const double q_min = std::exp(lq_min);
+  for (int j = 0; j < k_; ++j) {
+    // q_j - q_min, exactly 0 for the nearest components (also when q_min
+    // itself is infinite).
+    const double excess = lq(j) == lq_min ? 0.0 : q_min * std::expm1(lq(j) - lq_min);
+    lp(i, j) = constant_(j) - 0.5 * excess;
+  }
+  return 0.5 * q_min;
 }
 
 void GmoeKernel::log_terms(const Block& block, BlockArray& lp) const {
@@ -240,10 +318,10 @@ void ComponentStats::add_avx2(const BlockArray& z, const BlockArray& r) {
 }
 #endif
 
-ComponentStats::ComponentStats(const GmoeParams& p)
+ComponentStats::ComponentStats(const GmoeParams& p, bool avx2)
     : s0(p.k()), shift(p.d() + 1, p.k()), s1(p.d() + 1, p.k()),
       s2((p.d() + 1) * (p.d() + 1), p.k()), centred_(kBlock, p.d() + 1),
-      weighted_(kBlock, p.d() + 1), simd_(p.d() <= kSimdMaxD && detail::use_avx2()) {
+      weighted_(kBlock, p.d() + 1), avx2_(avx2), simd_(p.d() <= kSimdMaxD && avx2) {
   reset(p);
 }
 
@@ -286,14 +364,14 @@ void ComponentStats::add(const Block& block, const BlockArray& r) {
 
 double e_step(const ConstMat& x, const ConstVec& y, const GmoeParams& p,
               ComponentStats& stats, int threads) {
-  const GmoeKernel kernel(p, true);
+  const GmoeKernel kernel(p, true, stats.avx2());
   stats.reset(p);
   const int n = static_cast<int>(x.rows());
   const int blocks = (n + kBlock - 1) / kBlock;
   const int parts = std::max(1, std::min(threads, blocks));
   if (parts == 1) {
     auto visit = [&](int, const Block& block, const BlockArray&, const BlockArray& w,
-                     const Eigen::Array<double, kBlock, 1>&) { stats.add(block, w); };
+                     const RowArray&, const RowArray&) { stats.add(block, w); };
     return for_each_block(x, y.data(), kernel, false, visit);
   }
   // Each thread takes a contiguous run of blocks with its own statistics;
@@ -309,7 +387,7 @@ double e_step(const ConstMat& x, const ConstVec& y, const GmoeParams& p,
     const int last = std::min(n, kBlock * static_cast<int>(static_cast<long long>(blocks) * (t + 1) / parts));
     ComponentStats& mine = part[t];
     auto visit = [&mine](int, const Block& block, const BlockArray&, const BlockArray& w,
-                         const Eigen::Array<double, kBlock, 1>&) { mine.add(block, w); };
+                         const RowArray&, const RowArray&) { mine.add(block, w); };
     total[t] = for_each_block(x, y.data(), kernel, false, visit, first, last);
   }
   double sum = 0.0;
@@ -416,7 +494,7 @@ class GmoeMap {
     ++diag_.passes;
     try {
       return e_step(x_, y_, p, stats_, threads_);
-    } catch (const std::runtime_error&) {
+    } catch (const std::domain_error&) {
       return std::numeric_limits<double>::quiet_NaN();
     }
   }
@@ -492,10 +570,10 @@ class GmoeMap {
 }  // namespace
 
 EmResult gmoe_em(const ConstMat& x, const ConstVec& y, const GmoeParams& start,
-                 int max_iter, double tol, bool accelerate, int threads,
-                 const Floors& floors) {
+                 int max_iter, double tol, double loglik_offset, bool accelerate,
+                 int threads, bool avx2, const Floors& floors) {
   EmResult res{start, {}, 0, false, EmDiagnostics(start.k())};
-  ComponentStats stats(start);
+  ComponentStats stats(start, avx2);
   GmoeMap map(x, y, floors, threads, stats, res.diag);
   GmoeParams previous = start;
   res.loglik.reserve(static_cast<size_t>(max_iter) + 1);
@@ -506,6 +584,10 @@ EmResult gmoe_em(const ConstMat& x, const ConstVec& y, const GmoeParams& start,
   double ll_prev = e_step(x, y, res.params, stats, threads);
   res.diag.passes = 1;
   res.loglik.push_back(ll_prev);
+  if (!std::isfinite(ll_prev)) {
+    res.diag.nonfinite = true;
+    return res;
+  }
   for (int it = 1; it <= max_iter; ++it) {
     previous = res.params;
     map.set_iteration(it);
@@ -520,13 +602,13 @@ EmResult gmoe_em(const ConstMat& x, const ConstVec& y, const GmoeParams& start,
     }
     res.loglik.push_back(ll);
     res.iterations = it;
-    if (ll < ll_prev - 1e-10 * (1.0 + std::fabs(ll_prev))) ++res.diag.decreases;
+    if (ll < ll_prev - 1e-10 * (1.0 + std::fabs(ll_prev + loglik_offset))) ++res.diag.decreases;
     // A SQUAREM cycle is judged by its first, plain EM step, so that both
     // schemes stop at the same criterion: a point where one EM step gains
     // less than tol. The cycle's own gain is erratic (the jump lengths
     // alternate), and a small one would stop the fit early on a ridge.
     if (!squarem) em_gain = ll - ll_prev;
-    if (std::fabs(em_gain) / (1.0 + std::fabs(ll)) < tol) {
+    if (std::fabs(em_gain) / (1.0 + std::fabs(ll + loglik_offset)) < tol) {
       res.converged = true;
       break;
     }
@@ -536,11 +618,11 @@ EmResult gmoe_em(const ConstMat& x, const ConstVec& y, const GmoeParams& start,
 }
 
 Eigen::MatrixXd posterior(const ConstMat& x, const double* y, const GmoeParams& p,
-                          bool log) {
-  const GmoeKernel kernel(p, y != nullptr);
+                          bool log, bool avx2) {
+  const GmoeKernel kernel(p, y != nullptr, avx2);
   Eigen::MatrixXd out(x.rows(), p.k());
   auto visit = [&](int start, const Block& block, const BlockArray& lp,
-                   const BlockArray& w, const Eigen::Array<double, kBlock, 1>& lse) {
+                   const BlockArray& w, const RowArray& lse, const RowArray&) {
     for (int j = 0; j < p.k(); ++j) {
       auto dest = out.col(j).segment(start, block.rows).array();
       if (log) {
@@ -554,14 +636,34 @@ Eigen::MatrixXd posterior(const ConstMat& x, const double* y, const GmoeParams& 
   return out;
 }
 
-Eigen::VectorXd log_density(const ConstMat& x, const double* y, const GmoeParams& p) {
-  const GmoeKernel kernel(p, y != nullptr);
+Eigen::VectorXd log_density(const ConstMat& x, const double* y, const GmoeParams& p,
+                            bool avx2) {
+  const GmoeKernel kernel(p, y != nullptr, avx2);
   Eigen::VectorXd out(x.rows());
   auto visit = [&](int start, const Block& block, const BlockArray&, const BlockArray&,
-                   const Eigen::Array<double, kBlock, 1>& lse) {
-    out.segment(start, block.rows) = lse.head(block.rows).matrix();
+                   const RowArray& lse, const RowArray& shift) {
+    out.segment(start, block.rows) = (lse - shift).head(block.rows).matrix();
   };
   for_each_block(x, y, kernel, true, visit);
+  return out;
+}
+
+Eigen::VectorXd log_conditional(const ConstMat& x, const double* y, const GmoeParams& p,
+                                bool avx2) {
+  const Eigen::MatrixXd log_gate = posterior(x, nullptr, p, true, avx2);
+  const GmoeKernel experts(p, true, avx2);
+  const int n = static_cast<int>(x.rows()), d = p.d(), k = p.k();
+  const double inf = std::numeric_limits<double>::infinity();
+  Eigen::VectorXd out(n), xi(d), terms(k);
+  for (int i = 0; i < n; ++i) {
+    xi = x.row(i).transpose();
+    for (int j = 0; j < k; ++j) {
+      terms(j) = log_gate(i, j) - 0.5 * (kLog2Pi + std::log(p.nu(j))) -
+                 0.5 * std::exp(experts.log_scaled_residual(xi.data(), y[i], j));
+    }
+    const double top = terms.maxCoeff();
+    out(i) = top == -inf ? top : top + std::log((terms.array() - top).exp().sum());
+  }
   return out;
 }
 

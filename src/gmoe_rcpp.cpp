@@ -1,7 +1,10 @@
 // Thin Rcpp layer over gmoe_core: converts R objects, checks the shapes the
-// core relies on, and lets Rcpp turn any C++ exception into an R error.
+// core relies on, and lets Rcpp turn any C++ exception into an R error. The
+// R callers validate every argument first and reword what still fails here
+// (see gmoe_cpp() in R/validate.R), so these messages are for developers.
 #include <RcppEigen.h>
 
+#include <cmath>
 #include <string>
 
 #include "gmoe_core.h"
@@ -19,8 +22,11 @@ Eigen::Map<const Eigen::VectorXd> as_map(const Rcpp::NumericVector& v) {
 }
 
 void require(bool ok, const std::string& what) {
-  if (!ok) throw std::invalid_argument("internal: " + what);
+  if (!ok) throw std::invalid_argument(what);
 }
+
+// The AVX2 code only where asked for and where the processor runs it.
+bool use_avx2(bool requested) { return requested && moerates::detail::avx2_supported(); }
 
 GmoeParams params_from_list(const Rcpp::List& p, int d) {
   const Rcpp::NumericVector pi = p["pi"], b = p["b"], nu = p["nu"];
@@ -70,19 +76,26 @@ moerates::Floors floors_from(const Rcpp::NumericVector& f) {
 
 // [[Rcpp::export(.gmoe_em_cpp)]]
 Rcpp::List gmoe_em_cpp(const Rcpp::NumericMatrix& x, const Rcpp::NumericVector& y,
-                       const Rcpp::List& start, int max_iter, double tol, bool accelerate,
-                       int threads, const Rcpp::NumericVector& floors) {
+                       const Rcpp::List& start, int max_iter, double tol, double loglik_offset,
+                       bool accelerate, int threads, bool avx2,
+                       const Rcpp::NumericVector& floors) {
   require(y.size() == x.nrow(), "y must have one value per row of x");
   require(max_iter >= 0 && tol >= 0, "max_iter and tol must be non-negative");
   require(threads >= 1, "threads must be positive");
   const GmoeParams p0 = params_from_list(start, x.ncol());
   const auto xm = as_map(x);
   const auto ym = as_map(y);
+  const bool simd = use_avx2(avx2);
   const moerates::EmResult res =
-      moerates::gmoe_em(xm, ym, p0, max_iter, tol, accelerate, threads, floors_from(floors));
+      moerates::gmoe_em(xm, ym, p0, max_iter, tol, loglik_offset, accelerate, threads, simd,
+                        floors_from(floors));
+  // An unusable start has no responsibilities; the caller reports it.
+  const bool usable = std::isfinite(res.loglik.front());
   return Rcpp::List::create(
       Rcpp::Named("params") = params_to_list(res.params),
-      Rcpp::Named("resp") = matrix_to_r(moerates::posterior(xm, y.begin(), res.params, false)),
+      Rcpp::Named("resp") = usable ? matrix_to_r(moerates::posterior(xm, y.begin(), res.params,
+                                                                     false, simd))
+                                   : Rcpp::NumericMatrix(0, 0),
       Rcpp::Named("loglik") = Rcpp::wrap(res.loglik),
       Rcpp::Named("iterations") = res.iterations,
       Rcpp::Named("converged") = res.converged,
@@ -92,7 +105,8 @@ Rcpp::List gmoe_em_cpp(const Rcpp::NumericMatrix& x, const Rcpp::NumericVector& 
       Rcpp::Named("decreases") = res.diag.decreases,
       Rcpp::Named("squarem_fallbacks") = res.diag.squarem_fallbacks,
       Rcpp::Named("passes") = res.diag.passes,
-      Rcpp::Named("nonfinite") = res.diag.nonfinite);
+      Rcpp::Named("nonfinite") = res.diag.nonfinite,
+      Rcpp::Named("kernels") = simd ? "avx2" : "portable");
 }
 
 // One M-step from given responsibilities (turns a hard partition into a
@@ -100,12 +114,12 @@ Rcpp::List gmoe_em_cpp(const Rcpp::NumericMatrix& x, const Rcpp::NumericVector& 
 // [[Rcpp::export(.gmoe_mstep_cpp)]]
 Rcpp::List gmoe_mstep_cpp(const Rcpp::NumericMatrix& x, const Rcpp::NumericVector& y,
                           const Rcpp::NumericMatrix& resp, const Rcpp::List& current,
-                          const Rcpp::NumericVector& floors) {
+                          const Rcpp::NumericVector& floors, bool avx2) {
   require(y.size() == x.nrow() && resp.nrow() == x.nrow(),
           "x, y and resp must have the same number of rows");
   GmoeParams p = params_from_list(current, x.ncol());
   require(resp.ncol() == p.k(), "resp must have k columns");
-  moerates::ComponentStats stats(p);
+  moerates::ComponentStats stats(p, use_avx2(avx2));
   moerates::accumulate(as_map(x), as_map(y), as_map(resp), stats);
   moerates::EmDiagnostics diag(p.k());
   moerates::m_step(stats, x.nrow(), floors_from(floors), 1, p, diag);
@@ -116,27 +130,17 @@ Rcpp::List gmoe_mstep_cpp(const Rcpp::NumericMatrix& x, const Rcpp::NumericVecto
 // n x k matrix of log gate probabilities log g_j(x).
 // [[Rcpp::export(.gmoe_log_density_cpp)]]
 SEXP gmoe_log_density_cpp(const Rcpp::NumericMatrix& x, const Rcpp::NumericVector& y,
-                          const Rcpp::List& params, const std::string& what) {
+                          const Rcpp::List& params, const std::string& what, bool avx2) {
   const GmoeParams p = params_from_list(params, x.ncol());
   const auto xm = as_map(x);
-  if (what == "gate") return matrix_to_r(moerates::posterior(xm, nullptr, p, true));
+  const bool simd = use_avx2(avx2);
+  if (what == "gate") return matrix_to_r(moerates::posterior(xm, nullptr, p, true, simd));
   require(y.size() == x.nrow(), "y must have one value per row of x");
-  Eigen::VectorXd out = moerates::log_density(xm, y.begin(), p);
-  if (what == "conditional") {
-    out -= moerates::log_density(xm, nullptr, p);
-  } else {
-    require(what == "joint", "what must be joint, conditional or gate");
-  }
-  return Rcpp::wrap(out);
+  if (what == "conditional") return Rcpp::wrap(moerates::log_conditional(xm, y.begin(), p, simd));
+  require(what == "joint", "what must be joint, conditional or gate");
+  return Rcpp::wrap(moerates::log_density(xm, y.begin(), p, simd));
 }
 
-// Switches the AVX2 paths on or off for the session (tests and benchmarks
-// compare them with the baseline paths); returns whether they are in use
-// after the call. NA leaves the setting as it is.
-// [[Rcpp::export(.simd_cpp)]]
-bool simd_cpp(const Rcpp::LogicalVector& enable) {
-  if (enable.size() == 1 && !Rcpp::LogicalVector::is_na(enable[0])) {
-    moerates::detail::simd_allowed() = enable[0];
-  }
-  return moerates::detail::use_avx2();
-}
+// Whether this build and this processor can run the AVX2 and FMA code.
+// [[Rcpp::export(.avx2_supported_cpp)]]
+bool avx2_supported_cpp() { return moerates::detail::avx2_supported(); }

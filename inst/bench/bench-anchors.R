@@ -464,7 +464,7 @@ cpu_ghz <- tryCatch({
 }, error = function(e) NA_real_, warning = function(w) NA_real_)
 sse2_peak <- 4 * cpu_ghz * 1e9
 avx2_peak <- 16 * cpu_ghz * 1e9
-has_avx2 <- moerates:::simd_kernels()
+has_avx2 <- moerates:::kernel_path("auto") == "avx2"
 
 cat("Machine, measured in R (single thread):\n")
 cat(sprintf("  BLAS: %s\n", extSoftVersion()[["BLAS"]]))
@@ -488,19 +488,18 @@ cat("\nfit_gmoe plain EM at n = 1e5, d = 2: time per iteration (from 120 minus 2
     "iterations, tol = 0) against the lower bound implied by the measured limits\n", sep = "")
 for (kk in 4:5) {
   start <- init_near_truth(truth, k = kk, n = n_lim)
-  fixed <- function(iters) {
+  fixed <- function(iters, kernels) {
     function() fit_gmoe(sim$x, sim$y, k = kk, init = start,
-                        control = gmoe_control(max_iter = iters, tol = 0, accelerate = "none"))
+                        control = gmoe_control(max_iter = iters, tol = 0, accelerate = "none",
+                                               kernels = kernels))
   }
-  per_iteration <- function() {
-    lo <- timed(fixed(20), budget = Inf)
-    hi <- timed(fixed(120), budget = Inf)
+  per_iteration <- function(kernels) {
+    lo <- timed(fixed(20, kernels), budget = Inf)
+    hi <- timed(fixed(120, kernels), budget = Inf)
     c(elapsed = (hi$elapsed - lo$elapsed) / 100, cpu = (hi$cpu - lo$cpu) / 100)
   }
-  fast <- per_iteration()
-  moerates:::simd_kernels(FALSE)
-  base <- per_iteration()
-  moerates:::simd_kernels(TRUE)
+  fast <- per_iteration("auto")
+  base <- per_iteration("portable")
   per_iter_e <- fast[["elapsed"]]
   per_iter_c <- fast[["cpu"]]
   fl <- flops_per_iteration(n_lim, 2, kk)

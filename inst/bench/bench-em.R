@@ -31,11 +31,10 @@ for (d in 1:2) {
   for (n in c(1e3, 1e4, 1e5)) {
     sim <- rgmoe(n, truth)
     start <- init_near_truth(truth, k = 5, n = n)
-    ctrl <- gmoe_control(max_iter = iters, tol = 0, accelerate = "none")
+    ctrl <- gmoe_control(max_iter = iters, tol = 0, accelerate = "none", kernels = "auto")
     ours <- timed(function() fit_gmoe(sim$x, sim$y, k = 5, init = start, control = ctrl))
-    moerates:::simd_kernels(FALSE)
+    ctrl$kernels <- "portable"
     baseline <- timed(function() fit_gmoe(sim$x, sim$y, k = 5, init = start, control = ctrl))
-    moerates:::simd_kernels(TRUE)
     theirs <- timed(function() moerates:::mclust_em_gmoe(sim$x, sim$y, start, iters))
     rows[[length(rows) + 1]] <- data.frame(
       n = n, d = d, k = 5, iterations = iters,
@@ -48,7 +47,7 @@ for (d in 1:2) {
 }
 tab <- do.call(rbind, rows)
 cat("EM milliseconds per iteration (best of", reps, "runs of", iters, "iterations);",
-    "AVX2 code in use:", moerates:::simd_kernels(), "\n")
+    "kernels of \"auto\" here:", moerates:::kernel_path("auto"), "\n")
 print(format(tab, digits = 3), row.names = FALSE)
 
 threads <- do.call(rbind, lapply(c(1e4, 1e5, 1e6), function(n) {

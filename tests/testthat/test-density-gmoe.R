@@ -63,3 +63,28 @@ test_that("responsibilities match a direct computation over many orders of magni
   expect_equal(dgmoe(x, y, p, log = TRUE), top + log(rowSums(exp(terms - top))),
                tolerance = 1e-14)
 })
+
+test_that("densities are finite at any scale a double can hold, and far from the data", {
+  p <- gmoe_paper_truth(3)
+  set.seed(5)
+  sim <- rgmoe(50, p)
+  for (s in c(1e-150, 1e150)) {
+    sx <- c(s, s)
+    sy <- 1 / s
+    q <- gmoe_params(p$pi, p$c * s, p$Gamma * s^2, p$a * sy / s, p$b * sy, p$nu * sy^2)
+    joint <- dgmoe(sim$x * s, sim$y * sy, q, log = TRUE)
+    expect_true(all(is.finite(joint)))
+    expect_equal(joint, dgmoe(sim$x, sim$y, p, log = TRUE) - 2 * log(s) - log(sy))
+    cond <- dgmoe(sim$x * s, sim$y * sy, q, log = TRUE, conditional = TRUE)
+    expect_equal(cond, dgmoe(sim$x, sim$y, p, log = TRUE, conditional = TRUE) - log(sy))
+  }
+  # far from every component: the joint density underflows to -Inf (not
+  # NaN); the conditional density stays finite where y is near the mean
+  p1 <- gmoe_paper_truth(1)
+  far <- c(1e160, -1e10, 1e6)
+  expect_identical(dgmoe(far[1], 0, p1, log = TRUE), -Inf)
+  y <- far * p1$a[1, 1] + p1$b[1]
+  cond <- dgmoe(far[2:3], y[2:3], p1, log = TRUE, conditional = TRUE)
+  expect_equal(cond, dnorm(y[2:3], far[2:3] * p1$a[1, 1] + p1$b[1], sqrt(p1$nu[1]), log = TRUE))
+  expect_identical(dgmoe(far, rep(0, 3), p1, conditional = TRUE) >= 0, rep(TRUE, 3))
+})

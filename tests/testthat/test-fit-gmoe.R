@@ -251,8 +251,7 @@ test_that("SQUAREM stops when a plain EM step from its point gains less than tol
   expect_gte(em_gain(point(K - 2)) / (1 + abs(fit$loglik_trace[K])), tol)
 })
 
-test_that("the AVX2 and baseline E-steps give the same fits up to rounding", {
-  on.exit(simd_kernels(TRUE))
+test_that("the AVX2 and portable kernels give the same fits up to rounding", {
   for (d in 1:4) {
     truth <- gmoe_params(pi = c(0.3, 0.7), c = matrix(c(-1, 1), 2, d),
                          Gamma = array(diag(d), c(d, d, 2)), a = matrix(0.5, 2, d),
@@ -260,14 +259,15 @@ test_that("the AVX2 and baseline E-steps give the same fits up to rounding", {
     set.seed(30 + d)
     sim <- rgmoe(1000 + 37 * d, truth)  # a last, partial block of rows
     start <- init_near_truth(truth, 3, nrow(sim$x))
-    run <- function(enable, threads = 1) {
-      simd_kernels(enable)
+    run <- function(kernels, threads = 1) {
       fit_gmoe(sim$x, sim$y, 3, init = start,
                control = gmoe_control(max_iter = 30, tol = 0, accelerate = "none",
-                                      threads = threads))
+                                      threads = threads, kernels = kernels))
     }
-    base <- run(FALSE)
-    for (f in list(run(TRUE), run(TRUE, threads = 2))) {
+    base <- run("portable")
+    expect_identical(base$diagnostics$kernels, "portable")
+    for (f in list(run("auto"), run("auto", threads = 2))) {
+      expect_identical(f$diagnostics$kernels, kernel_path("auto"))
       expect_equal(f$loglik_trace, base$loglik_trace, tolerance = 1e-12)
       expect_equal(f$params, base$params, tolerance = 1e-9)
       expect_equal(f$responsibilities, base$responsibilities, tolerance = 1e-9)
@@ -277,10 +277,10 @@ test_that("the AVX2 and baseline E-steps give the same fits up to rounding", {
   pre <- pretrained_model("laplace", expert = "linear", eta0 = c(1, 0), nu0 = 1)
   set.seed(40)
   cm <- rcmoe(2000, cmoe_params(0.3, c(-1, 2), 0.5, "linear"), pre)
-  simd_kernels(FALSE)
-  base <- fit_cmoe(cm$x, cm$y, pre, "linear")
-  simd_kernels(TRUE)
-  fast <- fit_cmoe(cm$x, cm$y, pre, "linear")
+  base <- fit_cmoe(cm$x, cm$y, pre, "linear", control = cmoe_control(kernels = "portable"))
+  fast <- fit_cmoe(cm$x, cm$y, pre, "linear", control = cmoe_control(kernels = "auto"))
+  expect_identical(base$diagnostics$kernels, "portable")
+  expect_identical(fast$diagnostics$kernels, kernel_path("auto"))
   expect_equal(fast$loglik, base$loglik, tolerance = 1e-12)
   expect_equal(coef(fast), coef(base), tolerance = 1e-7)
 })
@@ -303,4 +303,147 @@ test_that("threads give the single-threaded fit up to rounding", {
   expect_true(is.finite(small$loglik))
   expect_error(gmoe_control(threads = 0), "`threads`")
   expect_error(gmoe_control(threads = 1.5), "`threads`")
+})
+
+# The parameters of a GMoE on data whose covariates are taken in the order
+# `perm` and multiplied by `sx`, and whose response is multiplied by `sy`.
+in_units <- function(p, sx, sy, perm = seq_along(sx)) {
+  k <- length(p$pi)
+  G <- p$Gamma[perm, perm, , drop = FALSE]
+  for (j in seq_len(k)) G[, , j] <- G[, , j] * outer(sx, sx)
+  gmoe_params(p$pi, p$c[, perm, drop = FALSE] * rep(sx, each = k), G,
+              p$a[, perm, drop = FALSE] * rep(sy / sx, each = k), p$b * sy, p$nu * sy^2)
+}
+
+max_rel_diff <- function(p, q) {
+  a <- unlist(unclass(p))
+  b <- unlist(unclass(q))
+  max(abs(a - b) / abs(b))
+}
+
+test_that("fits are the same in any units and any order of the covariates", {
+  # The iterates are the same whatever the units (EM runs on standardised
+  # data), so fits with the same number of iterations agree to rounding.
+  for (d in 2:3) {
+    set.seed(50 + d)
+    truth <- random_gmoe(3, d)
+    sim <- rgmoe(600, truth)
+    start <- init_near_truth(truth, 3, 600)
+    perm <- rev(seq_len(d))
+    units <- list(list(sx = rep(1e6, d), sy = 1e-6, perm = seq_len(d)),
+                  list(sx = rep(1, d), sy = 1, perm = perm),
+                  list(sx = 10^(6 * seq_len(d) - 9), sy = 1e3, perm = perm),
+                  list(sx = rep(1e150, d), sy = 1e-150, perm = seq_len(d)),
+                  list(sx = rep(1e-150, d), sy = 1e150, perm = perm))
+    # SQUAREM's jumps use Cholesky factors, which depend on the order of the
+    # covariates; plain EM's steps do not.
+    for (accelerate in c("none", "squarem")) {
+      ctl <- gmoe_control(tol = 0, max_iter = if (accelerate == "none") 200 else 30,
+                          accelerate = accelerate)
+      base <- fit_gmoe(sim$x, sim$y, 3, init = start, control = ctl)
+      for (u in units) {
+        if (accelerate == "squarem" && !identical(u$perm, seq_len(d))) next
+        x <- sim$x[, u$perm, drop = FALSE] * rep(u$sx, each = 600)
+        fit <- fit_gmoe(x, sim$y * u$sy, 3, init = in_units(start, u$sx, u$sy, u$perm),
+                        control = ctl)
+        back <- in_units(fit$params, 1 / u$sx[order(u$perm)], 1 / u$sy, order(u$perm))
+        expect_lt(max_rel_diff(back, base$params), 1e-8)
+        jacobian <- 600 * (sum(log(u$sx)) + log(u$sy))
+        expect_equal(fit$loglik_trace + jacobian, base$loglik_trace, tolerance = 1e-12)
+        expect_equal(fit$responsibilities, base$responsibilities, tolerance = 1e-8)
+        expect_equal(predict(fit, x[1:20, ]) / u$sy, predict(base, sim$x[1:20, ]),
+                     tolerance = 1e-8)
+        expect_equal(dgmoe(x[1:20, ], sim$y[1:20] * u$sy, fit$params, log = TRUE) + jacobian / 600,
+                     dgmoe(sim$x[1:20, ], sim$y[1:20], base$params, log = TRUE), tolerance = 1e-10)
+      }
+    }
+    # converged fits reach the same maximum, up to the tolerance; the
+    # stopping rule is mclust's, relative to the log-likelihood in the
+    # data's units, so other units may stop at another iteration
+    conv <- gmoe_control(tol = 1e-12)
+    base <- fit_gmoe(sim$x, sim$y, 3, init = start, control = conv)
+    u <- units[[3]]
+    x <- sim$x[, u$perm, drop = FALSE] * rep(u$sx, each = 600)
+    fit <- fit_gmoe(x, sim$y * u$sy, 3, init = in_units(start, u$sx, u$sy, u$perm), control = conv)
+    jacobian <- 600 * (sum(log(u$sx)) + log(u$sy))
+    expect_equal(fit$loglik + jacobian, base$loglik, tolerance = 1e-10)
+    back <- in_units(fit$params, 1 / u$sx[order(u$perm)], 1 / u$sy, order(u$perm))
+    expect_equal(back, base$params, tolerance = 1e-5)
+  }
+})
+
+test_that("one EM step is the same in any units, so the one-step mode is too", {
+  truth <- gmoe_paper_truth(3)
+  set.seed(60)
+  sim <- rgmoe(1000, truth)
+  start <- init_near_truth(truth, 4, 1000)
+  one <- function(sx, sy) {
+    fit_gmoe(sim$x * sx, sim$y * sy, 4, init = in_units(start, c(sx, sx), sy),
+             control = gmoe_control(max_iter = 1))
+  }
+  base <- one(1, 1)
+  scaled <- one(1e-6, 1e6)
+  expect_lt(max_rel_diff(in_units(scaled$params, c(1e6, 1e6), 1e-6), base$params), 1e-10)
+})
+
+test_that("data whose variance a double cannot hold get a clear error, and only constant data are constant", {
+  set.seed(61)
+  sim <- rgmoe(200, gmoe_paper_truth(1))
+  expect_error(fit_gmoe(sim$x * 1e300, sim$y, 2), "`x` has standard deviation .* too large for a double")
+  expect_error(fit_gmoe(sim$x * 1e-300, sim$y, 2), "`x` has standard deviation .* too small for a double")
+  expect_error(fit_gmoe(sim$x, sim$y * 1e300, 2), "`y` has standard deviation .* too large")
+  expect_error(fit_gmoe(sim$x, sim$y * 1e-300, 2), "`y` has standard deviation .* too small")
+  expect_error(fit_gmoe(1e300 * (1 + 1e-3 * sim$x), sim$y, 2), "too large for a double")
+  # near 1e150 with a spread a double can square: fitted like data near 1
+  fit <- fit_gmoe(1e150 + 1e140 * sim$x, sim$y, 2, init = "random")
+  expect_true(all(is.finite(unlist(fit$params))))
+  expect_error(fit_gmoe(rep(1e-300, 200), sim$y, 2), "`x` has constant column")
+  expect_error(fit_gmoe(sim$x, rep(-1e300, 200), 2), "`y` is constant")
+  expect_error(fit_gmoe(1e300 + sim$x, sim$y, 2), "`x` has constant column")
+  not_constant <- tryCatch(fit_gmoe(sim$x * 1e-300, sim$y, 2), error = conditionMessage)
+  expect_false(grepl("constant", not_constant))
+})
+
+test_that("collinear, duplicated and aliased covariates are refused by name", {
+  set.seed(62)
+  sim <- rgmoe(300, gmoe_paper_truth(3))
+  x <- sim$x
+  expect_error(fit_gmoe(cbind(x, x[, 1]), sim$y, 2),
+               "`x` has collinear columns: column 3 is a linear combination")
+  expect_error(fit_gmoe(cbind(a = x[, 1], b = x[, 2], s = x[, 1] + 2 * x[, 2]), sim$y, 2),
+               "column 3 \\(`s`\\)")
+  expect_error(fit_gmoe(cbind(a = x[, 1], b = 3 * x[, 1], c = -x[, 1]), sim$y, 2),
+               "columns 2 \\(`b`\\), 3 \\(`c`\\) are linear combinations")
+  df <- data.frame(u = x[, 1], v = x[, 2], y = sim$y)
+  expect_error(fit_gmoe(y ~ u + v + I(u - v), data = df, k = 2), "`x` has collinear columns")
+  # as in lm(): nearly collinear but not aliased is fitted
+  near <- fit_gmoe(cbind(x, x[, 1] + 1e-4 * rnorm(300)), sim$y, 2)
+  expect_true(all(is.finite(unlist(near$params))))
+  # more covariates than the data can span
+  expect_error(fit_gmoe(x[1:2, ], sim$y[1:2], 1), "collinear")
+  expect_error(fit_gmoe(cbind(x, 1e-300 * x[, 1]), sim$y, 1), "`x` has column 3 with standard deviation")
+})
+
+test_that("predictions far outside the data have finite gates and means", {
+  set.seed(1)
+  s <- rgmoe(300, gmoe_paper_truth(1))
+  fit <- fit_gmoe(s$x, s$y, k = 3)
+  newx <- c(1e200, 0, -1e200, 1e308, -1e308, 1e20)
+  g <- predict(fit, newx, type = "gate")
+  expect_true(all(is.finite(g)))
+  expect_equal(rowSums(g), rep(1, 6))
+  # far out, the component whose gate is widest in that direction takes it all
+  widest <- which.max(fit$params$Gamma[1, 1, ])
+  expect_equal(unname(g[c(1, 3:6), widest]), rep(1, 5))
+  expect_equal(predict(fit, newx, type = "component")[c(1, 3:6)], rep(widest, 5))
+  m <- predict(fit, newx)
+  expect_true(all(is.finite(m)))
+  expect_equal(m[1], fit$params$a[widest, 1] * 1e200 + fit$params$b[widest])
+  expect_equal(m[2], predict(fit, 0))
+  # nearer, the log-space gates agree with the direct formula
+  x <- c(-0.5, 0.1, 2)
+  direct <- sapply(1:3, function(j) {
+    fit$params$pi[j] * dnorm(x, fit$params$c[j, 1], sqrt(fit$params$Gamma[1, 1, j]))
+  })
+  expect_equal(unname(predict(fit, x, type = "gate")), direct / rowSums(direct))
 })

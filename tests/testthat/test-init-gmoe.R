@@ -22,3 +22,16 @@ test_that("init_near_truth follows the published recipe", {
   expect_lt(mean(big), mean(small))
   expect_lt(mean(small), 0.02)
 })
+
+test_that("init_near_truth() checks the truth, and its start survives fit_gmoe()", {
+  p <- gmoe_paper_truth(1)
+  q <- p
+  q$Gamma[1, 1, 1] <- 0
+  expect_error(init_near_truth(q, 4, 100), "`truth` holds invalid contents: `Gamma`")
+  expect_error(init_near_truth(p, 1e10, 100), "`k` must be at most")
+  set.seed(9)
+  start <- init_near_truth(p, 4, 300)
+  sim <- rgmoe(300, p)
+  fit <- fit_gmoe(sim$x, sim$y, 4, init = start, control = gmoe_control(max_iter = 1))
+  expect_identical(attr(fit$start, "true_atom"), attr(start, "true_atom"))
+})

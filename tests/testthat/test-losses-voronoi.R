@@ -236,9 +236,9 @@ test_that("bad inputs are rejected with the argument named", {
                "`estimate` must be a `gmoe_params` or `gmoe_fit` object, not list")
   bad_fit <- structure(list(params = 1), class = "gmoe_fit")
   expect_error(voronoi_cells(bad_fit, truth),
-               "`estimate` is a `gmoe_fit` whose `params` element is not")
+               "`estimate$params` must be a `gmoe_params` object", fixed = TRUE)
   expect_error(voronoi_loss(truth, coef(truth)),
-               "`truth` must be a `gmoe_params` object, not matrix")
+               "`truth` must be a `gmoe_params` object (see ?gmoe_params), not matrix", fixed = TRUE)
   expect_error(voronoi_cells(gmoe_paper_truth(3), truth),
                "`truth` must have as many covariates as `estimate` \\(d = 2\\), not d = 1")
   expect_error(voronoi_loss(truth, truth, type = "III"),
@@ -288,4 +288,21 @@ test_that("the published losses are reproduced from the published estimates", {
       expect_gt(abs(loss1 - e$loss[1]) / e$loss[1], 1e-6)
     }
   }
+})
+
+test_that("edited parameters are refused and large ones do not overflow", {
+  truth <- gmoe_paper_truth(1)
+  bad <- truth
+  bad$nu[2] <- NaN
+  expect_error(voronoi_loss(bad, truth), "`estimate` holds invalid contents: `nu`")
+  expect_error(voronoi_cells(truth, bad), "`truth` holds invalid contents: `nu`")
+  # d = 2: squared location differences of 1e199 would overflow
+  big <- gmoe_paper_truth(3)
+  big$c <- big$c * 1e200
+  cells <- voronoi_cells(big, big)
+  expect_true(all(is.finite(cells$distance)))
+  expect_equal(cells$distance[1, 2], sqrt(2) * 0.2e200, tolerance = 1e-12)
+  expect_equal(unname(diag(cells$distance)), rep(0, 3))
+  expect_error(print(structure(list(cell = 1), class = "voronoi_cells")),
+               "`x` must be made by voronoi_cells()", fixed = TRUE)
 })

@@ -70,3 +70,29 @@ test_that("plot draws every panel without error", {
   expect_invisible(plot(fit2))
   expect_error(plot(fit2, which = 2), "`which`")
 })
+
+test_that("methods check the fit and name the part that is wrong", {
+  bad <- fit1
+  bad$params$pi <- c(0.5, 0.6, 0.1)
+  for (f in list(print, summary, coef, logLik, nobs, fitted, residuals, simulate, predict)) {
+    expect_error(f(bad), "`(object|x)\\$params` holds invalid contents: `pi` must sum to 1")
+  }
+  expect_error(plot(bad), "`x$params`", fixed = TRUE)
+  expect_error(is_degenerate(bad), "`fit$params`", fixed = TRUE)
+  bad <- fit1
+  bad$control$accelerate <- "Squarem"
+  expect_error(summary(bad), "`object$control` holds invalid contents: `accelerate`", fixed = TRUE)
+  expect_error(predict(fit1, type = "mode"), "`type` must be one of")
+  expect_error(simulate(fit1, seed = 2^40), "`seed` must be NULL or a single number")
+  expect_output(print(summary(fit1)), sprintf("kernels: %s", fit1$diagnostics$kernels))
+})
+
+test_that("predictions far outside the data are finite", {
+  newx <- c(1e200, -1e300, 0.2)
+  expect_true(all(is.finite(predict(fit1, newx))))
+  g <- predict(fit1, newx, type = "gate")
+  expect_true(all(is.finite(g)))
+  expect_equal(unname(rowSums(g)), rep(1, 3))
+  expect_false(anyNA(predict(fit1, newx, type = "component")))
+  expect_true(all(is.finite(predict(fit1, newx, type = "density", y = c(0, 0, 0.2)))))
+})

@@ -54,3 +54,49 @@ test_that("gmoe_params_from_table inverts coef()", {
   expect_error(gmoe_params_from_table(tab[, c("pi", "c1")]), "`table`")
   expect_error(gmoe_params_from_table(1:3), "`table`")
 })
+
+test_that("the checks of gmoe_params() do not depend on the units of x", {
+  G <- array(c(1, 0.3, 0.3, 1), c(2, 2, 1))
+  for (s in c(1e-150, 1, 1e150)) {
+    sx <- c(s, 1 / s)
+    Gs <- G
+    Gs[, , 1] <- G[, , 1] * outer(sx, sx)
+    p <- gmoe_params(1, sx, Gs, c(1, 1) / sx, 0, 1)
+    expect_equal(p$Gamma, Gs)
+  }
+  # symmetry is judged relative to the entries, also at 1e-300
+  asym <- array(c(1, 0, 1, 1), c(2, 2, 1)) * 1e-300
+  expect_error(gmoe_params(1, c(0, 0), asym, c(0, 0), 0, 1), "`Gamma` must hold symmetric")
+  # singular to working precision, whatever the scale of each covariate
+  sing <- array(c(4, 2e-8, 2e-8, 1e-16), c(2, 2, 1))
+  expect_error(gmoe_params(1, c(0, 0), sing, c(0, 0), 0, 1), "component 1 is numerically singular")
+  expect_error(gmoe_params(1, c(0, 0), array(0.04, c(2, 2, 1)), c(0, 0), 0, 1),
+               "numerically singular")
+  expect_error(gmoe_params(c(0.5, 0.5), 1:2, c(1, 1), 1:2, 1:2, c(1, 1e-320)),
+               "`nu` must be at least .Machine\\$double.xmin")
+})
+
+test_that("gmoe_from_joint(), gmoe_to_joint() and gmoe_params_from_table() name their arguments", {
+  p <- gmoe_paper_truth(3)
+  j <- gmoe_to_joint(p)
+  # covariates on very different scales: no condition-number test in the way
+  sx <- c(1e8, 1e-8)
+  q <- gmoe_params(p$pi, p$c * rep(sx, each = 3),
+                   array(apply(p$Gamma, 3, function(G) G * outer(sx, sx)), c(2, 2, 3)),
+                   p$a / rep(sx, each = 3), p$b, p$nu)
+  jq <- gmoe_to_joint(q)
+  expect_equal(gmoe_from_joint(jq$pro, jq$mean, jq$sigma), q, tolerance = 1e-10)
+  expect_error(gmoe_from_joint(j$pro * 2, j$mean, j$sigma), "`pro` must sum to 1")
+  expect_error(gmoe_from_joint(j$pro, j$mean, -j$sigma), "`sigma` must hold symmetric positive definite")
+  expect_error(gmoe_from_joint(j$pro, j$mean, j$sigma[, , 1:2]), "`sigma` must be a numeric 3 x 3 x 3")
+  expect_error(gmoe_from_joint(j$pro, "a", j$sigma), "`mean` must be a numeric")
+  big <- gmoe_paper_truth(1)
+  big$a[] <- 1e160
+  expect_error(gmoe_to_joint(big), "`params` has a joint mean or covariance")
+  tab <- coef(p)
+  tab[2, "Gamma12"] <- 10
+  expect_error(gmoe_params_from_table(tab), "`table` holds invalid contents: `Gamma`")
+  tab <- as.data.frame(coef(p))
+  tab$nu <- as.character(tab$nu)
+  expect_error(gmoe_params_from_table(tab), "`table` must have numeric parameter columns; nu")
+})

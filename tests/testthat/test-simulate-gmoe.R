@@ -23,3 +23,14 @@ test_that("simulated data have the moments of the truth", {
     expect_equal(mean(residuals(fit)^2), p$nu[j], tolerance = 0.03)
   }
 })
+
+test_that("rgmoe() checks its parameters and its count", {
+  p <- gmoe_paper_truth(1)
+  q <- p
+  q$pi <- c(0.5, 0.6)
+  expect_error(rgmoe(100, q), "`params` holds invalid contents")
+  q <- p
+  q$pi <- c(0.5, 0.6, -0.1)
+  expect_error(rgmoe(100, q), "`params` holds invalid contents: `pi` must be strictly positive")
+  expect_error(rgmoe(1e10, p), "`n` must be at most 2147483647")
+})

@@ -58,9 +58,79 @@ test_that("the C++ layer turns inconsistent input into R errors", {
   p <- gmoe_paper_truth(1)
   bad <- unclass(p)
   bad$Gamma[1, 1, 1] <- -1
-  expect_error(.gmoe_em_cpp(matrix(1:4 / 4), 1:4 / 4, bad, 1L, 0, FALSE, 1L, c(1e-8, 1e-8, 1e-10)),
-               "positive definite")
-  expect_error(.gmoe_em_cpp(matrix(1:4 / 4), 1:3, p, 1L, 0, FALSE, 1L, c(1e-8, 1e-8, 1e-10)),
+  floors <- c(1e-8, 1e-8, 1e-10)
+  expect_error(.gmoe_em_cpp(matrix(1:4 / 4), 1:4 / 4, bad, 1L, 0, 0, FALSE, 1L, TRUE, floors),
+               "gate covariance of component 1 is numerically singular")
+  bad <- unclass(p)
+  bad$nu[2] <- 1e-320
+  expect_error(.gmoe_em_cpp(matrix(1:4 / 4), 1:4 / 4, bad, 1L, 0, 0, FALSE, 1L, TRUE, floors),
+               "variance of component 2 is not a positive normal number")
+  expect_error(.gmoe_em_cpp(matrix(1:4 / 4), 1:3, p, 1L, 0, 0, FALSE, 1L, TRUE, floors),
                "one value per row")
-  expect_error(.gmoe_log_density_cpp(matrix(1:4, 2), 1:2, p, "joint"), "c must be k x d")
+  expect_error(.gmoe_log_density_cpp(matrix(1:4, 2), 1:2, p, "joint", TRUE), "c must be k x d")
+})
+
+test_that("counts above the integer range get a clear error, not NA", {
+  expect_identical(check_count(.Machine$integer.max, "n"), .Machine$integer.max)
+  expect_error(check_count(2^31, "n"), "`n` must be at most 2147483647")
+  expect_warning(expect_error(check_count(1e10, "k"), "`k` must be at most"), NA)
+  expect_error(check_count(Inf, "k"), "`k` must be a single whole number")
+  expect_error(check_count(NA_real_, "k"), "`k` must be a single whole number")
+  expect_error(check_count(-1, "k", min = 0), ">= 0")
+})
+
+test_that("GMoE objects are rebuilt where they enter, with the constructor's error", {
+  p <- gmoe_paper_truth(1)
+  q <- p
+  q$pi <- c(0.5, 0.6, 0.1)
+  expect_error(check_gmoe_params(q, "init"),
+               "`init` holds invalid contents: `pi` must sum to 1, not 1.2.", fixed = TRUE)
+  q <- p
+  q$Gamma[1, 1, 3] <- -0.1
+  expect_error(check_gmoe_params(q, "truth"), "`truth` holds invalid contents: `Gamma`")
+  expect_error(check_gmoe_params(unclass(p), "params"), "`params` must be a `gmoe_params` object")
+  # a valid object comes back as the constructor makes it, with its attributes
+  start <- init_near_truth(p, 4, 100)
+  expect_identical(attr(check_gmoe_params(start), "true_atom"), attr(start, "true_atom"))
+
+  ctl <- gmoe_control()
+  expect_identical(check_gmoe_control(ctl), ctl)
+  ctl$accelerate <- "Squarem"
+  expect_error(check_gmoe_control(ctl),
+               "`control` holds invalid contents: `accelerate` must be \"squarem\" or \"none\".",
+               fixed = TRUE)
+  ctl <- gmoe_control()
+  ctl$maxiter <- 10
+  expect_error(check_gmoe_control(ctl), "`control` has unknown setting(s) `maxiter`", fixed = TRUE)
+  ctl <- gmoe_control()
+  ctl$tol <- NULL
+  expect_error(check_gmoe_control(ctl), "`control` lacks the setting(s) `tol`", fixed = TRUE)
+  expect_error(check_gmoe_control(list(), "x"), "`x` must be made by gmoe_control()", fixed = TRUE)
+
+  set.seed(3)
+  sim <- rgmoe(200, p)
+  fit <- fit_gmoe(sim$x, sim$y, 2)
+  expect_identical(check_gmoe_fit(fit), fit)
+  bad <- fit
+  bad$params$nu[1] <- -1
+  expect_error(check_gmoe_fit(bad), "`object$params` holds invalid contents: `nu`", fixed = TRUE)
+  bad <- fit
+  bad$x <- cbind(bad$x, 1)
+  expect_error(check_gmoe_fit(bad, "fit"), "`fit$x` must have 1 column", fixed = TRUE)
+  bad <- fit
+  bad$responsibilities[1, 1] <- 2
+  expect_error(check_gmoe_fit(bad), "`object$responsibilities` must be an n x k matrix",
+               fixed = TRUE)
+  bad <- fit
+  bad$control$threads <- 0
+  expect_error(check_gmoe_fit(bad), "`object$control` holds invalid contents: `threads`",
+               fixed = TRUE)
+  expect_error(check_gmoe_fit(unclass(fit)), "`object` must be a `gmoe_fit` object")
+})
+
+test_that("what the C++ core refuses in validated input is reported naming the argument", {
+  expect_error(gmoe_cpp("init", stop("the gate covariance of component 2 is numerically singular")),
+               "`init` cannot be used: the gate covariance of component 2 is numerically singular.",
+               fixed = TRUE)
+  expect_identical(gmoe_cpp("init", 3), 3)
 })

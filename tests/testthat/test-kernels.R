@@ -1,0 +1,55 @@
+test_that("kernel_path() resolves \"auto\" to this machine's path", {
+  expect_identical(kernel_path("portable"), "portable")
+  expect_identical(kernel_path("auto"), if (.avx2_supported_cpp()) "avx2" else "portable")
+  expect_error(kernel_path("avx2"), "`options\\(moerates.kernels\\)` must be")
+  expect_error(kernel_path(c("auto", "portable"), "kernels"), "`kernels` must be")
+  expect_error(check_kernels(NA_character_), "`kernels`")
+  expect_error(check_kernels(1), "`kernels`")
+})
+
+test_that("the kernels option sets the default path and a fit records the path it ran", {
+  op <- options(moerates.kernels = "portable")
+  on.exit(options(op))
+  expect_identical(gmoe_control()$kernels, "portable")
+  expect_identical(cmoe_control()$kernels, "portable")
+  expect_identical(kernel_path(), "portable")
+  set.seed(41)
+  sim <- rgmoe(300, gmoe_paper_truth(1))
+  fit <- fit_gmoe(sim$x, sim$y, 2)
+  expect_identical(fit$diagnostics$kernels, "portable")
+  expect_output(print(summary(fit)), "kernels: portable")
+  options(moerates.kernels = "auto")
+  expect_true(kernel_path() %in% c("avx2", "portable"))
+  expect_identical(kernel_path(), if (.avx2_supported_cpp()) "avx2" else "portable")
+  expect_identical(fit_gmoe(sim$x, sim$y, 2)$diagnostics$kernels, kernel_path())
+  options(moerates.kernels = "fast")
+  expect_error(gmoe_control(), "`kernels` must be \"auto\" or \"portable\"")
+  expect_error(kernel_path(), "moerates.kernels")
+  expect_error(gmoe_control(kernels = NA), "`kernels`")
+})
+
+
+test_that("each fit runs its own path: bitwise reproducible on a path, equal to rounding across", {
+  set.seed(42)
+  truth <- gmoe_paper_truth(3)
+  sim <- rgmoe(1500, truth)
+  start <- init_near_truth(truth, 4, 1500)
+  run <- function(kernels) {
+    fit_gmoe(sim$x, sim$y, 4, init = start, control = gmoe_control(kernels = kernels))
+  }
+  portable <- run("portable")
+  auto <- run("auto")
+  expect_identical(run("portable")$params, portable$params)
+  expect_identical(run("auto")$params, auto$params)
+  expect_identical(portable$diagnostics$kernels, "portable")
+  expect_identical(auto$diagnostics$kernels, kernel_path("auto"))
+  expect_equal(auto$loglik, portable$loglik, tolerance = 1e-9)
+  # densities follow the option; methods follow the fit's own path
+  op <- options(moerates.kernels = "portable")
+  on.exit(options(op))
+  d_portable <- dgmoe(sim$x, sim$y, truth, log = TRUE)
+  options(moerates.kernels = "auto")
+  expect_equal(dgmoe(sim$x, sim$y, truth, log = TRUE), d_portable, tolerance = 1e-13)
+  expect_identical(unname(predict(portable, sim$x[1:5, ], type = "gate")),
+                   exp(gate_log_probs(sim$x[1:5, ], portable$params, "portable")))
+})
