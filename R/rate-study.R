@@ -99,7 +99,8 @@
 #'       `rep`, `status` (`"ok"` or `"failed"`), `seconds` (elapsed time of
 #'       the run), `message` (the error of a failed run, naming the function
 #'       that raised it), `warnings` (the warnings the run raised, `NA` if
-#'       none);}
+#'       none), `kernels` (the code path of the passes over the data on the
+#'       worker that ran it, see [gmoe_control()]);}
 #'     \item{`design`}{`n`, `reps`, `seed`, the metric names, `theory` and
 #'       `labels`.}
 #'   }
@@ -167,6 +168,7 @@ rate_study <- function(simulate, fit, metrics, n, reps, seed = NULL,
   }
   globals <- study_globals(functions)
   check_exportable(globals)
+  kernels <- check_kernels(getOption("moerates.kernels", "auto"), "options(moerates.kernels)")
 
   design <- study_design(n, reps)
   done <- vector("list", nrow(design))
@@ -190,7 +192,7 @@ rate_study <- function(simulate, fit, metrics, n, reps, seed = NULL,
   if (length(todo)) {
     run <- function() {
       run_design(design[todo, , drop = FALSE], study_seeds(seed, design[todo, , drop = FALSE]),
-                 functions, checkpoint, fp$id)
+                 functions, checkpoint, fp$id, kernels)
     }
     show <- progress && !isTRUE(progressr::handlers(global = NA))
     done[todo] <- if (show) progressr::with_progress(run(), enable = TRUE) else run()
@@ -297,10 +299,10 @@ with_rng_restored <- function(expr) {
   expr
 }
 
-run_design <- function(design, seeds, functions, checkpoint, id) {
+run_design <- function(design, seeds, functions, checkpoint, id, kernels) {
   progress <- progressr::progressor(steps = nrow(design))
   tasks <- lapply(seq_len(nrow(design)), function(i) as.list(design[i, ]))
-  runner <- make_runner(functions, checkpoint, id, progress)
+  runner <- make_runner(functions, checkpoint, id, kernels, progress)
   with_rng_restored(future.apply::future_lapply(
     tasks, runner, future.seed = seeds, future.packages = "moerates"))
 }
@@ -308,17 +310,21 @@ run_design <- function(design, seeds, functions, checkpoint, id) {
 # The function each worker calls, in an environment that holds only what a
 # run needs: the future framework scans it, finds the user's functions and,
 # through them, the globals and packages they use.
-make_runner <- function(functions, checkpoint, id, progress) {
+make_runner <- function(functions, checkpoint, id, kernels, progress) {
   simulate <- functions$simulate
   fit <- functions$fit
   metrics <- functions$metrics
-  function(task) run_one(task, simulate, fit, metrics, checkpoint, id, progress)
+  function(task) run_one(task, simulate, fit, metrics, checkpoint, id, kernels, progress)
 }
 
 # One run of the design, on a worker: errors in the user's functions are
 # recorded, not raised, so one failing replication loses nothing else, and
-# so are their warnings, to be summarised once.
-run_one <- function(task, simulate, fit, metrics, checkpoint, id, progress) {
+# so are their warnings, to be summarised once. The caller's choice of code
+# path (options(moerates.kernels)), which workers do not inherit, is set
+# for the run, and the path the run took recorded.
+run_one <- function(task, simulate, fit, metrics, checkpoint, id, kernels, progress) {
+  old <- options(moerates.kernels = kernels)
+  on.exit(options(old))
   started <- proc.time()[["elapsed"]]
   stage <- "simulate"
   warnings <- character(0)
@@ -344,7 +350,7 @@ run_one <- function(task, simulate, fit, metrics, checkpoint, id, progress) {
   }
   out <- c(list(id = id), task[c("n", "occurrence", "rep")], out,
            warnings = if (length(warnings)) paste(unique(warnings), collapse = "\n") else NA_character_,
-           seconds = proc.time()[["elapsed"]] - started)
+           seconds = proc.time()[["elapsed"]] - started, kernels = kernel_path(kernels))
   if (!is.null(checkpoint) && is.na(out$problem)) {
     write_run(checkpoint, out)
   }
@@ -389,6 +395,7 @@ new_rate_study <- function(done, n, reps, seed, theory, labels, verbose) {
                      seconds = field("seconds", numeric(1)),
                      message = field("message", character(1)),
                      warnings = field("warnings", character(1)),
+                     kernels = field("kernels", character(1)),
                      stringsAsFactors = FALSE)
   ord <- order(runs$n_index, runs$rep)
   runs <- runs[ord, ]
@@ -414,6 +421,14 @@ new_rate_study <- function(done, n, reps, seed, theory, labels, verbose) {
   if (any(failed)) {
     warning(sprintf("%d of %d runs failed and are left out of the results; %s. See `$runs`.",
                     sum(failed), nrow(runs), first_of(failed, runs$message)), call. = FALSE)
+  }
+  paths <- table(runs$kernels)
+  if (length(paths) > 1) {
+    warning(sprintf(paste(
+      "the runs of this study took different code paths (%s), so their results agree to",
+      "rounding, not bitwise; for identical results on every worker set",
+      "options(moerates.kernels = \"portable\") before the study. See `$runs$kernels`."),
+      paste(names(paths), paths, sep = ": ", collapse = ", ")), call. = FALSE)
   }
   warned <- !is.na(runs$warnings)
   if (any(warned)) {
@@ -497,6 +512,7 @@ as_rate_study.data.frame <- function(x, theory = NULL, labels = NULL, ...) {
   runs$seconds <- NA_real_
   runs$message <- NA_character_
   runs$warnings <- NA_character_
+  runs$kernels <- NA_character_
   structure(list(results = results, runs = runs,
                  design = list(n = grid, reps = max(reps), seed = NA_integer_,
                                metrics = metric_names,

@@ -113,7 +113,7 @@ gmoe_published_slopes <- function() {
 gmoe_study <- function(model, k, n = gmoe_paper_n(), reps = 20,
                        start = c("near_truth", "kmeans"), one_step = FALSE,
                        split = NULL, control = gmoe_control(), ...) {
-  truth <- if (inherits(model, "gmoe_params")) model else gmoe_paper_truth(model)
+  truth <- if (inherits(model, "gmoe_params")) check_gmoe_params(model, "model") else gmoe_paper_truth(model)
   kstar <- length(truth$pi)
   k <- check_count(k, "k")
   if (k < kstar) {
@@ -127,7 +127,7 @@ gmoe_study <- function(model, k, n = gmoe_paper_n(), reps = 20,
     if (start != "near_truth") stop_arg("split", "is only used with start = \"near_truth\".")
     split <- check_split(split, kstar, k)
   }
-  if (!inherits(control, "gmoe_control")) stop_arg("control", "must be made by gmoe_control().")
+  control <- check_gmoe_control(control)
   if (one_step) control$max_iter <- 1L
   type <- if (any(zero_locations(truth))) "II" else "I"
 

@@ -80,8 +80,12 @@ run_tests() {  # name, R profile code; writes $out/<name>.log, .counts, .seconds
      R_LIBS="$lib" NOT_CRAN=true SANITIZE_FILTER="$filter" SANITIZE_COUNTS="$out/$name.counts" \
      Rscript -e '
        library(testthat); library(moerates)
+       path <- moerates:::kernel_path()
        cat("kernels option:", format(getOption("moerates.kernels", "unset")),
-           "| AVX2 code in use at start:", moerates:::simd_kernels(), "\n")
+           "| code path of the fits:", path, "\n")
+       if (identical(getOption("moerates.kernels"), "portable") && path != "portable") {
+         stop("the portable run would not run the portable code")
+       }
        filter <- Sys.getenv("SANITIZE_FILTER")
        r <- as.data.frame(test_dir(".", filter = if (nzchar(filter)) filter, package = "moerates",
                                    load_package = "installed", reporter = "summary",

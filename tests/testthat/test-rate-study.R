@@ -252,3 +252,27 @@ test_that("progress shows under Rscript in a terminal without any progressr sett
   expect_true(run(", progress = TRUE", terminal = FALSE))
   expect_false(run(", progress = FALSE", terminal = TRUE))
 })
+
+test_that("every run records its code path; the caller's choice reaches the workers", {
+  old <- options(moerates.kernels = "portable")
+  on.exit(options(old))
+  s <- with_plan(future::multisession, toy_study(reps = 1), workers = 2)
+  expect_equal(s$runs$kernels, rep("portable", 4))
+  options(moerates.kernels = "auto")
+  auto <- toy_study(reps = 1)
+  expect_equal(auto$runs$kernels, rep(moerates:::kernel_path("auto"), 4))
+
+  # a study resumed under the other path says its runs are not bitwise comparable
+  cp <- tempfile("cp-")
+  options(moerates.kernels = "portable")
+  toy_study(reps = 1, checkpoint = cp)
+  options(moerates.kernels = "auto")
+  if (moerates:::kernel_path("auto") == "avx2") {
+    expect_warning(toy_study(reps = 2, checkpoint = cp),
+                   "took different code paths \\(avx2: 4, portable: 4\\)")
+  } else {
+    expect_no_warning(toy_study(reps = 2, checkpoint = cp))
+  }
+  options(moerates.kernels = "fast")
+  expect_error(toy_study(reps = 1), "`options\\(moerates.kernels\\)` must be \"auto\" or \"portable\"")
+})
