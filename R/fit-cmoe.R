@@ -7,7 +7,10 @@
 #'   remaining one; the fit therefore stops when both \eqn{g_t} and
 #'   Aitken's estimate of the gain still to come,
 #'   \eqn{g_t a_t / (1 - a_t)} with \eqn{a_t = g_t / g_{t-1}}, are below
-#'   `tol` \eqn{(1 + |l_t|)}. With `tol = 0` the fit runs exactly
+#'   `tol` \eqn{(1 + |l_t|)}, \eqn{l_t} being for a linear prompt the
+#'   log-likelihood of the centred and scaled response that EM works on (see
+#'   [fit_cmoe()], Units), so that the rule does not depend on the units of
+#'   `y`. With `tol = 0` the fit runs exactly
 #'   `max_iter` iterations. EM slows down where the theory says estimation
 #'   is hard (small \eqn{\lambda}, a prompt close to \eqn{f_0}{f0}), which is
 #'   where a rule on the last gain alone would stop short of the maximum.
@@ -182,7 +185,7 @@ fit_cmoe <- function(x, y, pretrained, expert = "linear", init = NULL, n_starts 
     stop_arg("x", "has ", n, " row(s); the prompt has d + 3 = ", d + 3,
              " free parameters, so at least that many observations are needed.")
   }
-  if (all(y == y[1])) stop_arg("y", "is constant; the prompt expert needs it to vary.")
+  if (min(y) == max(y)) stop_arg("y", "is constant; the prompt expert needs it to vary.")
   n_starts <- check_count(n_starts, "n_starts")
   control <- check_cmoe_control(control)
   check_flag(verbose, "verbose")
@@ -244,39 +247,51 @@ cmoe_frame <- function(x, y, logf0, expert) {
   moments <- vapply(seq_len(d), function(j) location_scale(x[, j]), numeric(2))
   constant <- moments[2, ] == 0
   moments[2, constant] <- 1
-  u <- sweep(sweep(x, 2, moments[1, ]), 2, moments[2, ], "/")
-  u[, constant] <- 0
+  u <- t((t(x) - moments[1, ]) / moments[2, ])
+  # centred columns are orthogonal to the intercept, so aliasing is among
+  # the columns only, and one varying column is never aliased
   varying <- which(!constant)
-  decomposition <- qr(cbind(1, u[, varying, drop = FALSE]), tol = 1e-7)
-  kept <- sort(varying[setdiff(decomposition$pivot[seq_len(decomposition$rank)], 1) - 1])
-  aliased <- setdiff(seq_len(d), kept)
+  kept <- varying
+  if (length(varying) > 1) {
+    decomposition <- qr(u[, varying, drop = FALSE], tol = 1e-7)
+    kept <- sort(varying[decomposition$pivot[seq_len(decomposition$rank)]])
+  }
+  aliased <- which(!seq_len(d) %in% kept)
   g <- matrix(0, length(kept) + 1, d)
   g[cbind(seq_along(kept) + 1, kept)] <- 1
-  others <- setdiff(varying, kept)
+  others <- aliased[!constant[aliased]]
   if (length(others) > 0) {
     g[, others] <- qr.coef(qr(cbind(1, u[, kept, drop = FALSE])), u[, others, drop = FALSE])
   }
-  y_moments <- if (expert == "linear") location_scale(y) else c(0, 1)
-  v <- (y - y_moments[1]) / y_moments[2]
+  if (expert == "linear") {
+    y_moments <- location_scale(y)
+    v <- (y - y_moments[1]) / y_moments[2]
+    v_var <- 1
+  } else {
+    y_moments <- c(0, 1)
+    v <- y
+    v_var <- location_scale(y)[2]^2
+  }
   labels <- column_labels(x)
-  list(u = u[, kept, drop = FALSE], v = v, logf0 = logf0 + log(y_moments[2]),
-       kept = kept, aliased = stats::setNames(aliased, labels[aliased]), labels = labels, g = g,
+  names(aliased) <- labels[aliased]
+  list(u = if (length(aliased) > 0) u[, kept, drop = FALSE] else u, v = v,
+       logf0 = logf0 + log(y_moments[2]), kept = kept, aliased = aliased, labels = labels, g = g,
        x_center = moments[1, ], x_scale = moments[2, ], y_center = y_moments[1],
-       y_scale = y_moments[2], v_var = variance_of(v))
+       y_scale = y_moments[2], v_var = v_var)
 }
 
-# Mean and standard deviation computed on v / max|v|, so that neither
-# overflows for values near the largest double nor underflows near the
-# smallest; the scale is 0 only for constant v.
+# Mean and standard deviation; far from 1 in magnitude computed on
+# v / max|v|, so that neither overflows near the largest double nor
+# underflows near the smallest. The scale is 0 only for constant v.
 location_scale <- function(v) {
-  if (all(v == v[1])) return(c(v[1], 0))
-  top <- max(abs(v))
-  w <- v / top
-  m <- mean(w)
-  c(m * top, sqrt(sum((w - m)^2) / (length(w) - 1)) * top)
+  ends <- range(v)
+  if (ends[1] == ends[2]) return(c(v[1], 0))
+  top <- max(-ends[1], ends[2])
+  unit <- if (top > 1e-100 && top < 1e100) 1 else top
+  w <- if (unit == 1) v else v / unit
+  m <- sum(w) / length(w)
+  c(m, sqrt(sum((w - m)^2) / (length(w) - 1))) * unit
 }
-
-variance_of <- function(v) location_scale(v)[2]^2
 
 # Column names for messages, or "column j" where a name is missing or
 # shared.
@@ -346,16 +361,6 @@ from_internal <- function(frame, p, expert) {
              "units (and the pre-trained model with it).")
   }
   cmoe_params(p$lambda, c(a, b), nu, expert)
-}
-
-# log-likelihood of params at the data; where the terms of the user's units
-# overflow, computed in the fit's own coordinates.
-cmoe_fit_loglik <- function(x, y, logf0, params) {
-  loglik <- sum(cmoe_evaluate(x, y, logf0, params)$logdens)
-  if (is.finite(loglik)) return(loglik)
-  frame <- cmoe_frame(x, y, logf0, params$expert)
-  sum(cmoe_evaluate(frame$u, frame$v, frame$logf0, to_internal(frame, params))$logdens) -
-    length(y) * log(frame$y_scale)
 }
 
 cmoe_starts <- function(frame, expert, n_starts, control, bounds) {

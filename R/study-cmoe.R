@@ -183,7 +183,7 @@ cmoe_study_functions <- function(scenario, start, n_starts, control) {
                                 control = control))
     },
     metrics = function(fit, n) {
-      l <- cmoe_loss(fit, truth_at(n))
+      l <- cmoe_loss(fit$params, truth_at(n), pretrained)
       c(l[c("lambda", "eta", "nu", "prompt")], loss = l[[loss]],
         iterations = fit$iterations, at_bound = as.numeric(fit$diagnostics$lambda_at_bound))
     })
