@@ -141,10 +141,11 @@ vcov.cmoe_fit <- function(object, ...) {
   identified <- parts$identified
   out[identified, identified] <- (parts$jacobian %*% parts$internal %*%
                                     t(parts$jacobian))[identified, identified]
-  if (any(!is.finite(out[identified, identified]))) {
-    stop_arg("object", "has (co)variances beyond the range of a double (its y is on the ",
-             "scale ", format(stats::sd(object$y), digits = 3), "); summary() gives the ",
-             "standard errors, or refit with y in other units.")
+  overflow <- identified & !is.finite(diag(out))
+  if (any(overflow)) {
+    stop_arg("object", "has a variance of ", paste0("`", names[overflow], "`", collapse = ", "),
+             " beyond the range of a double (x or y in extreme units); summary() gives the ",
+             "standard errors, or refit with x or y in other units.")
   }
   out
 }

@@ -53,7 +53,7 @@ cmoe_dimension <- function(params, pretrained, arg = "params") {
   d <- length(params$eta) - 1
   d0 <- pretrained_d(pretrained)
   if (!is.null(d0) && d0 != d) {
-    stop_arg(arg, "has d = ", d, " covariate(s) but the pre-trained model has ",
+    stop_arg(arg, "has d = ", d, " covariate(s) but `pretrained` has ",
              d0, " (eta0 of length ", d0 + 1, ").")
   }
   d

@@ -114,7 +114,7 @@ print.cmoe_pretrained <- function(x, ...) {
   invisible(x)
 }
 
-eta_names <- function(d) c(paste0("a", seq_len(d)), "b")
+eta_names <- function(d) c(sprintf("a%d", seq_len(d)), "b")
 
 expert_value <- function(expert, z) {
   switch(expert, linear = z, sigmoid = stats::plogis(z), tanh = tanh(z))

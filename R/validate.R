@@ -132,7 +132,8 @@ check_fields <- function(object, allowed, required, arg, what) {
     stop_arg(arg, "is not a list as a ", what, " is, but a ", typeof(object), ".")
   }
   fields <- names(object)
-  if (is.null(fields) || any(!nzchar(fields))) {
+  if (is.null(fields)) fields <- character(0)
+  if (length(fields) != length(object) || any(!nzchar(fields))) {
     stop_arg(arg, "has unnamed fields; a ", what, " has ",
              paste0("`", allowed, "`", collapse = ", "), ".")
   }
@@ -240,8 +241,8 @@ check_cmoe_fit <- function(fit, arg = "object") {
   if (fit$pretrained$family != "user" &&
       !isTRUE(all.equal(fit$logf0[rows], pretrained_logdensity(fit$pretrained, x_rows, fit$y[rows]),
                         tolerance = 1e-10))) {
-    stop_arg(arg, "holds a pre-trained model that is not the one its log f0 was computed ",
-             "with: it was edited. Refit with fit_cmoe().")
+    stop_arg(arg, "holds a log f0 that is not its pre-trained model's at its data: the model ",
+             "or the data were edited. Refit with fit_cmoe().")
   }
   posterior <- cmoe_evaluate(x_rows, fit$y[rows], fit$logf0[rows], fit$params,
                              fit$pretrained)$posterior

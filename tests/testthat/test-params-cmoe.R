@@ -37,7 +37,7 @@ test_that("the covariate dimension is checked against the pre-trained model", {
   f0 <- pretrained_model(eta0 = c(1, 2, 0), nu0 = 1)
   expect_equal(moerates:::cmoe_dimension(cmoe_params(0.3, c(1, 1, 1), 1), f0), 2)
   expect_error(moerates:::cmoe_dimension(cmoe_params(0.3, c(1, 1), 1), f0),
-               "^`params` has d = 1 covariate\\(s\\) but the pre-trained model has 2")
+               "^`params` has d = 1 covariate\\(s\\) but `pretrained` has 2")
   own <- pretrained_model(logdensity = function(x, y) dnorm(y, log = TRUE))
   expect_equal(moerates:::cmoe_dimension(cmoe_params(0.3, c(1, 1, 1, 1), 1), own), 3)
 })
