@@ -679,3 +679,21 @@ test_that("a start at which the data have zero likelihood is refused", {
   expect_true(is.finite(fit$loglik))
   expect_equal(fit$params$lambda, 0.05, tolerance = 1e-6)
 })
+
+test_that("controls edited by hand are rebuilt, refused or completed with defaults", {
+  ctl <- cmoe_control(max_iter = 50)
+  typo <- ctl
+  typo$maxiter <- 10
+  expect_error(print(typo), "^`x` has unknown field\\(s\\) `maxiter`")
+  bad <- ctl
+  bad$tol <- -1
+  expect_error(print(bad), "^`x` holds invalid contents: `tol` must be >= 0")
+  # a field left out (as in an object saved before it existed) takes its default
+  old <- ctl
+  old$var_floor <- NULL
+  set.seed(3)
+  sim <- rcmoe(300, cmoe_params(0.3, c(-1, 1), 0.5), pretrained_model("laplace", eta0 = c(2, 0), nu0 = 1))
+  fit <- fit_cmoe(sim$x, sim$y, pretrained_model("laplace", eta0 = c(2, 0), nu0 = 1), control = old)
+  expect_identical(fit$control, cmoe_control(max_iter = 50))
+  expect_output(print(ctl), "max_iter +50")
+})

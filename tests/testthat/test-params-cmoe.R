@@ -78,3 +78,23 @@ test_that("bad parameters are R errors naming the argument", {
   expect_error(rcmoe(10, fake, f0), "^`params` must be a `cmoe_params` object")
   expect_error(dcmoe(0, 0, fake, f0), "^`params` must be a `cmoe_params` object")
 })
+
+test_that("edited parameter objects are rebuilt or refused, where they enter and when printed", {
+  p <- cmoe_params(0.3, c(1, 0), 1)
+  edited <- function(field, value) {
+    out <- p
+    out[field] <- list(value)
+    out
+  }
+  expect_error(print(edited("eta", "a")), "^`x` holds invalid contents: `eta` must be numeric")
+  expect_error(print(edited("lambda", NULL)), "^`x` holds invalid contents: `lambda` is missing")
+  removed <- p
+  removed$lambda <- NULL
+  expect_error(print(removed), "^`x` lacks the field\\(s\\) `lambda`")
+  expect_error(print(edited("lamda", 0.5)), "^`x` has unknown field\\(s\\) `lamda`")
+  expect_error(print(structure(1, class = "cmoe_params")), "^`x` is not a list")
+  expect_output(print(edited("eta", c(2, 1))), "a1 +b")
+  # 1 / (2 nu) must be a double
+  expect_error(cmoe_params(0.3, c(1, 0), 1e-320), "^`nu` must be at least")
+  expect_identical(moerates:::eta_names(0), "b")
+})
