@@ -303,9 +303,10 @@ column_labels <- function(x) {
   labels
 }
 
-# The response must leave the prompt a variance a double can hold: its
-# floor (var_floor times the variance of y) at least the smallest normal
-# double, its largest values not overflowing when squared and summed.
+# The response must leave the prompt a variance a double can hold: the
+# variance of y itself, for a nonlinear prompt also its floor (var_floor
+# times it), and its largest values must not overflow when squared and
+# summed. Estimates beyond a double are caught by from_internal().
 check_response_scale <- function(frame, y, expert, var_floor) {
   var_y <- frame$v_var * frame$y_scale^2
   if (!is.finite(var_y)) {
@@ -313,10 +314,17 @@ check_response_scale <- function(frame, y, expert, var_floor) {
              format(max(abs(y)), digits = 3), "); express y in smaller units ",
              "(and the pre-trained model with it).")
   }
-  if (var_floor * var_y < .Machine$double.xmin) {
-    stop_arg("y", "varies too little: the smallest prompt variance, `var_floor` times the ",
-             "variance of y (", format(var_y, digits = 3), "), is below the smallest normal ",
-             "double; express y in larger units (and the pre-trained model with it).")
+  if (var_y < .Machine$double.xmin) {
+    stop_arg("y", "varies too little: its variance (", format(var_y, digits = 3), "), the ",
+             "scale of the prompt's variance, is below the smallest normal double; express y ",
+             "in larger units (and the pre-trained model with it).")
+  }
+  # a nonlinear prompt's EM works on y itself, where the floor must be a double
+  if (expert != "linear" && var_floor * var_y < .Machine$double.xmin) {
+    stop_arg("y", "varies too little for a ", expert, " prompt: the smallest prompt variance, ",
+             "`var_floor` times the variance of y (", format(var_y, digits = 3), "), is below ",
+             "the smallest normal double; express y in larger units (and the pre-trained ",
+             "model with it).")
   }
   if (expert != "linear" && max(abs(y)) > sqrt(.Machine$double.xmax / (4 * length(y)))) {
     stop_arg("y", "holds values up to ", format(max(abs(y)), digits = 3), ", whose squares ",

@@ -373,8 +373,8 @@ plot.cmoe_fit <- function(x, which = 1:2, ...) {
                                   xlab = if (d == 1) "x" else "prompt index a'x + b",
                                   main = "Data and experts"), ...)
     # a weighted mean of the ends, which cannot overflow as their difference can
-    t <- seq(0, 1, length.out = 200)
-    grid <- min(index) * (1 - t) + max(index) * t
+    weight <- seq(0, 1, length.out = 200)
+    grid <- min(index) * (1 - weight) + max(index) * weight
     if (d == 1) {
       graphics::lines(grid, expert_mean(p$expert, p$eta, matrix(grid)), col = "red3", lwd = 2)
       if (fit$pretrained$family != "user" || !is.null(fit$pretrained$mean)) {

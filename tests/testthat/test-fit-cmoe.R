@@ -608,6 +608,12 @@ test_that("where a double cannot hold the fit, the error says so; else the fit i
   sim <- rcmoe(400, cmoe_params(0.3, c(-1, 1), 0.5), f0)
   expect_r_error(quote(fit_cmoe(sim$x, sim$y * 1e300, f0)), "^`y` varies too much")
   expect_r_error(quote(fit_cmoe(sim$x, sim$y * 1e-300, f0)), "^`y` varies too little")
+  # a prompt variance near 1e-306 is still a double
+  small <- fit_cmoe(sim$x, sim$y * 1e-153, laplace_in_units(c(2, 0), 1, 1, 1e-153))
+  expect_equal(units_back(small, 1, 1e-153), coef(fit_cmoe(sim$x, sim$y, f0)), tolerance = 1e-8)
+  # but not its floor, on which a sigmoid prompt's EM would work
+  expect_r_error(quote(fit_cmoe(sim$x, sim$y * 1e-153, f0, expert = "sigmoid")),
+                 "^`y` varies too little for a sigmoid prompt")
   expect_r_error(quote(fit_cmoe(sim$x, sim$y * 1e153, f0, expert = "sigmoid")),
                  "^`y` holds values up to .* sigmoid prompt")
   # "is constant" is said only of constant data
