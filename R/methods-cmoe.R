@@ -19,9 +19,11 @@
 #' guide in any case.
 #'
 #' Every method first checks `object`: a fit whose parts were edited by hand
-#' (parameters, data, pre-trained model) so that its log-likelihood is no
-#' longer that of its parameters at its data is refused with an error that
-#' says so.
+#' (parameters, data, pre-trained model) so that they no longer belong to one
+#' fit (its posterior probabilities and log f0, at a fixed set of rows, must
+#' be those of its parameters, model and data) is refused with an error that
+#' says so. With aliased covariates (see [fit_cmoe()]) `logLik()` counts
+#' only the free parameters in `df`.
 #'
 #' @param object,x A `cmoe_fit` object (for `print.summary.cmoe_fit`, its
 #'   summary).
@@ -75,12 +77,8 @@ pretrained_label <- function(pretrained) {
 }
 
 # The covariates whose slopes fit_cmoe() held at 0 (see its Details).
-aliased_columns <- function(fit) {
-  cmoe_frame(fit$x, fit$y, fit$logf0, fit$params$expert)$aliased
-}
-
 aliased_note <- function(fit, indent) {
-  aliased <- aliased_columns(fit)
+  aliased <- fit$aliased
   if (length(aliased) == 0) return("")
   sprintf("%sslope(s) on %s held at 0: aliased with other covariates\n", indent,
           paste(names(aliased), collapse = ", "))
@@ -221,8 +219,10 @@ cmoe_scores <- function(x, y, logf0, expert, theta) {
   out
 }
 
+# Aliased slopes, held at 0, are not free parameters (as lm() counts them).
 cmoe_loglik <- function(fit) {
-  structure(fit$loglik, df = ncol(fit$x) + 3L, nobs = nrow(fit$x), class = "logLik")
+  structure(fit$loglik, df = ncol(fit$x) + 3L - length(fit$aliased), nobs = nrow(fit$x),
+            class = "logLik")
 }
 
 cmoe_degenerate <- function(fit) {

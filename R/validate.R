@@ -219,6 +219,12 @@ check_cmoe_fit <- function(fit, arg = "object") {
     }
     check_numeric(fit$posterior, "posterior", len = n)
     if (any(fit$posterior < 0 | fit$posterior > 1)) stop_arg("posterior", "must lie in [0, 1].")
+    aliased <- if (is.null(fit$aliased)) integer(0) else fit$aliased
+    if (!is.numeric(aliased) || any(!aliased %in% seq_len(ncol(fit$x))) ||
+        any(fit$params$eta[aliased] != 0)) {
+      stop_arg("aliased", "must list covariates whose prompt slopes are 0.")
+    }
+    fit$aliased <- stats::setNames(as.integer(aliased), column_labels(fit$x)[aliased])
     check_numeric(fit$loglik, "loglik", len = 1)
     check_numeric(fit$loglik_trace, "loglik_trace")
     check_count(fit$iterations, "iterations", min = 0)

@@ -654,6 +654,7 @@ test_that("aliased covariates: their slopes are held at 0, with a warning, and t
     v <- vcov(fit)
     expect_true(all(is.na(v[3, ])) && all(is.na(v[, 3])))
     expect_output(print(fit), "slope\\(s\\) on (column 2|b) held at 0")
+    expect_identical(attr(logLik(fit), "df"), 4L)
   }
   # the later of the aliased columns is set aside, and a name says which
   expect_warning(fit_cmoe(data.frame(a = x, b = x), sim$y, f0_on(2)), "column\\(s\\) b that")
