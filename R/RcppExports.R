@@ -5,7 +5,7 @@
     .Call(`_moerates_cmoe_em_cpp`, x, y, logf0, expert, start, max_iter, tol, mstep_iter, accelerate, bounds, avx2)
 }
 
-.cmoe_log_density_cpp <- function(x, y, logf0, expert, params, avx2 = TRUE) {
+.cmoe_log_density_cpp <- function(x, y, logf0, expert, params, avx2) {
     .Call(`_moerates_cmoe_log_density_cpp`, x, y, logf0, expert, params, avx2)
 }
 

@@ -26,11 +26,43 @@ dcmoe <- function(x, y, params, pretrained, log = FALSE) {
   d <- cmoe_dimension(params, pretrained)
   x <- as_covariates(x, "x", d = d)
   y <- as_response(y, nrow(x))
-  out <- cmoe_evaluate(x, y, pretrained_logdensity(pretrained, x, y), params)$logdens
+  out <- cmoe_evaluate(x, y, pretrained_logdensity(pretrained, x, y), params, pretrained)$logdens
   if (log) out else exp(out)
 }
 
 # Per-row log p(y | x) and posterior prompt probabilities, given log f0.
-cmoe_evaluate <- function(x, y, logf0, params) {
-  .cmoe_log_density_cpp(x, y, logf0, params$expert, params)
+# Where both log f0 and the prompt's log-density fall below the most
+# negative double (y or x so far out that each term is -Inf), the density is
+# 0 (log -Inf) and the posterior goes to whichever density has the lighter
+# decay there (see tail_posterior()); without `pretrained` it is NA.
+cmoe_evaluate <- function(x, y, logf0, params, pretrained = NULL,
+                          kernels = getOption("moerates.kernels", "auto")) {
+  out <- .cmoe_log_density_cpp(x, y, logf0, params$expert, params,
+                               kernel_path(kernels) == "avx2")
+  lost <- which(is.nan(out$logdens) | is.nan(out$posterior))
+  if (length(lost) > 0) {
+    out$logdens[lost] <- -Inf
+    out$posterior[lost] <- if (is.null(pretrained)) NA_real_ else
+      tail_posterior(x[lost, , drop = FALSE], y[lost], logf0[lost], params, pretrained)
+  }
+  out
+}
+
+# The posterior where both densities underflow, from the order of magnitude
+# of each -log density (log(z^2 / 2) for a Gaussian, log|z| for a Laplace,
+# with z the standardised residual): the component whose -log density is of the
+# smaller order dominates; equal orders leave the prior weight lambda. A
+# user's log f0 of -Inf means f0 = 0 exactly, where the prompt wins.
+tail_posterior <- function(x, y, logf0, params, pretrained) {
+  prompt_z <- abs(y - expert_mean(params$expert, params$eta, x)) / sqrt(params$nu)
+  prompt_order <- 2 * log(prompt_z) - log(2)
+  prompt_order[is.nan(prompt_order)] <- Inf
+  f0_order <- if (pretrained$family == "user") {
+    rep(Inf, length(y))
+  } else {
+    z <- abs(y - expert_mean(pretrained$expert, pretrained$eta0, x)) / sqrt(pretrained$nu0)
+    order <- switch(pretrained$family, gaussian = 2 * log(z) - log(2), log(z))
+    replace(order, is.nan(order), Inf)
+  }
+  ifelse(prompt_order < f0_order, 1, ifelse(prompt_order > f0_order, 0, params$lambda))
 }

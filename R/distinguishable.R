@@ -79,6 +79,7 @@ distinguishable <- function(pretrained, expert = "linear") {
 
 #' @export
 print.cmoe_distinguishability <- function(x, ...) {
+  check_cmoe_distinguishability(x, "x")
   cat(if (is.na(x)) "Undetermined" else if (x) "Distinguishable" else "Not distinguishable",
       "\n", attr(x, "reason"), "\n", sep = "")
   invisible(x)

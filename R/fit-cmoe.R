@@ -7,7 +7,10 @@
 #'   remaining one; the fit therefore stops when both \eqn{g_t} and
 #'   Aitken's estimate of the gain still to come,
 #'   \eqn{g_t a_t / (1 - a_t)} with \eqn{a_t = g_t / g_{t-1}}, are below
-#'   `tol` \eqn{(1 + |l_t|)}. With `tol = 0` the fit runs exactly
+#'   `tol` \eqn{(1 + |l_t|)}, \eqn{l_t} being for a linear prompt the
+#'   log-likelihood of the centred and scaled response that EM works on (see
+#'   [fit_cmoe()], Units), so that the rule does not depend on the units of
+#'   `y`. With `tol = 0` the fit runs exactly
 #'   `max_iter` iterations. EM slows down where the theory says estimation
 #'   is hard (small \eqn{\lambda}, a prompt close to \eqn{f_0}{f0}), which is
 #'   where a rule on the last gain alone would stop short of the maximum.
@@ -27,7 +30,8 @@
 #'   EM) is the default because, measured, more steps hardly reduce the
 #'   number of EM iterations but each costs about half an iteration.
 #' @param lambda_bound \eqn{\lambda} is kept in
-#'   `[lambda_bound, 1 - lambda_bound]`. When the data push it to a bound
+#'   `[lambda_bound, 1 - lambda_bound]`, with `lambda_bound` in
+#'   `[.Machine$double.eps, 0.01)`. When the data push it to a bound
 #'   (no prompt in the data, or no need for \eqn{f_0}{f0}) the fit stays
 #'   finite, the bound is reported by [is_degenerate()] and a warning says
 #'   so.
@@ -59,7 +63,11 @@ cmoe_control <- function(max_iter = 5000, tol = 1e-12, accelerate = c("squarem",
   if (tol < 0) stop_arg("tol", "must be >= 0.")
   mstep_iter <- check_count(mstep_iter, "mstep_iter")
   lambda_bound <- check_positive(lambda_bound, "lambda_bound", len = 1)
-  if (lambda_bound >= 0.01) stop_arg("lambda_bound", "must be in (0, 0.01).")
+  if (lambda_bound < .Machine$double.eps || lambda_bound >= 0.01) {
+    stop_arg("lambda_bound", "must be in [", format(.Machine$double.eps, digits = 3),
+             ", 0.01) (below it 1 - lambda_bound is 1 in double precision), not ",
+             format(lambda_bound), ".")
+  }
   var_floor <- check_positive(var_floor, "var_floor", len = 1)
   if (var_floor >= 1) stop_arg("var_floor", "must be in (0, 1).")
   kernels <- check_kernels(kernels)
@@ -69,17 +77,11 @@ cmoe_control <- function(max_iter = 5000, tol = 1e-12, accelerate = c("squarem",
             class = "cmoe_control")
 }
 
-check_cmoe_control <- function(control) {
-  if (!inherits(control, "cmoe_control")) {
-    stop_arg("control", "must be made by cmoe_control().")
-  }
-  rebuild("control", do.call(cmoe_control, unclass(control)))
-}
-
 #' @export
 print.cmoe_control <- function(x, ...) {
+  control <- check_cmoe_control(x, "x")
   cat("Contaminated MoE fit control\n")
-  cat(sprintf("  %-12s %s\n", names(x), vapply(x, format, character(1))), sep = "")
+  cat(sprintf("  %-12s %s\n", names(control), vapply(control, format, character(1))), sep = "")
   invisible(x)
 }
 
@@ -118,7 +120,28 @@ print.cmoe_control <- function(x, ...) {
 #' with the highest log-likelihood is returned. A [cmoe_params()] object is
 #' used as it is. Sigmoid and tanh prompts have local maxima (one is a
 #' prompt that saturates into a step function), so for them several starts
-#' are worth their cost.
+#' are worth their cost. A start at which the data have a log-likelihood of
+#' `-Inf` is refused.
+#'
+#' **Units.** EM runs on centred and scaled covariates and, for a linear
+#' prompt, a centred and scaled response (with \eqn{\log f_0}{log f0}
+#' shifted by the log of the scale, which leaves the likelihood unchanged up
+#' to a constant); the estimates are mapped back. So the fit does not depend
+#' on the units of `x`, nor, for a linear prompt and a pre-trained model
+#' expressed in the same units, on those of `y`: data in other units give the
+#' same fit in those units, also for covariates on wildly different scales.
+#' The units of `y` matter only through \eqn{f_0}{f0}, which is fixed, and
+#' through a sigmoid or tanh prompt, whose mean has a fixed range. Where a
+#' double cannot hold the answer (the prompt variance of a response spread
+#' over 1e300 is about 1e600) the fit stops with an error that says so.
+#'
+#' **Aliased covariates.** Covariates that are constant, or linear
+#' combinations of other covariates and the intercept (duplicated columns,
+#' `x` and `2 * x`), leave the prompt's slopes on them unidentified: any
+#' split of the slope among aliased columns has the same likelihood. As in
+#' [stats::lm()], the later such columns are set aside: their slopes are held
+#' at 0 and listed in `$aliased`, with a warning, and their standard errors
+#' are `NA`. The pre-trained model, which is fixed, may use any column.
 #'
 #' @param x Covariates: an \eqn{n \times d}{n x d} numeric matrix, a data
 #'   frame of numeric columns or, for \eqn{d = 1}, a vector.
@@ -139,8 +162,9 @@ print.cmoe_control <- function(x, ...) {
 #'   empty prompt, log-likelihood decreases, SQUAREM cycles that kept the
 #'   plain EM step, a non-finite step), `start`,
 #'   `starts` (final log-likelihood from every start), the data `x`, `y`,
-#'   `logf0` (log \eqn{f_0}{f0} at the data), `pretrained`, `control` and
-#'   `call`.
+#'   `logf0` (log \eqn{f_0}{f0} at the data), `aliased` (indices of the
+#'   covariates whose slopes are held at 0, see Details), `pretrained`,
+#'   `control` and `call`.
 #' @seealso [cmoe_control()], [cmoe_fit-methods], [cmoe_loss()],
 #'   [distinguishable()].
 #' @examples
@@ -169,66 +193,224 @@ fit_cmoe <- function(x, y, pretrained, expert = "linear", init = NULL, n_starts 
     stop_arg("x", "has ", n, " row(s); the prompt has d + 3 = ", d + 3,
              " free parameters, so at least that many observations are needed.")
   }
-  var_y <- stats::var(y)
-  if (var_y == 0) stop_arg("y", "is constant; the prompt expert needs it to vary.")
+  if (min(y) == max(y)) stop_arg("y", "is constant; the prompt expert needs it to vary.")
   n_starts <- check_count(n_starts, "n_starts")
   control <- check_cmoe_control(control)
   check_flag(verbose, "verbose")
-  logf0 <- pretrained_logdensity(pretrained, x, y)
-  bounds <- c(control$lambda_bound, control$var_floor * var_y)
-
-  starts <- cmoe_starts(init, x, y, var_y, logf0, expert, n_starts, control, bounds)
-  run <- best_of_starts(starts, verbose, function(start) {
-    .cmoe_em_cpp(x, y, logf0, expert, start, control$max_iter, control$tol,
-                 control$mstep_iter, control$accelerate == "squarem", bounds,
-                 kernel_path(control$kernels, "control$kernels") == "avx2")
-  })
-  new_cmoe_fit(run$res, run$start, run$final, x, y, logf0, pretrained, expert,
-               control, match.call())
-}
-
-cmoe_starts <- function(init, x, y, var_y, logf0, expert, n_starts, control, bounds) {
   if (!is.null(init)) {
     init <- check_cmoe_params(init, "init")
-    if (init$expert != expert || length(init$eta) != ncol(x) + 1) {
+    if (init$expert != expert || length(init$eta) != d + 1) {
       stop_arg("init", "must have the prompt's expert (\"", expert, "\") and d = ",
-               ncol(x), ", not \"", init$expert, "\" and d = ", length(init$eta) - 1, ".")
+               d, ", not \"", init$expert, "\" and d = ", length(init$eta) - 1, ".")
     }
     if (n_starts > 1) {
       warning("`n_starts` is ignored when `init` is a cmoe_params start.", call. = FALSE)
     }
-    return(list(init))
   }
-  n <- nrow(x)
-  neutral <- cmoe_params(0.5, c(rep(0, ncol(x)), if (expert == "linear") mean(y) else 0),
-                         var_y, expert)
+  logf0 <- pretrained_logdensity(pretrained, x, y)
+  frame <- cmoe_frame(x, y, logf0, expert)
+  check_response_scale(frame, y, expert, control$var_floor)
+  if (length(frame$aliased) > 0) {
+    warning("`x` has column(s) ", paste(names(frame$aliased), collapse = ", "),
+            " that are constant or linear combinations of the other columns and the ",
+            "intercept: the prompt's slopes on them are not identified and are held at 0 ",
+            "(see ?fit_cmoe and fit$aliased).", call. = FALSE)
+  }
+  bounds <- c(control$lambda_bound, control$var_floor * frame$v_var)
+  starts <- if (is.null(init)) cmoe_starts(frame, expert, n_starts, control, bounds)
+            else list(to_internal(frame, init))
+  shift <- n * log(frame$y_scale)
+  run <- best_of_starts(starts, verbose, function(start) {
+    res <- .cmoe_em_cpp(frame$u, frame$v, frame$logf0, expert, start, control$max_iter,
+                        control$tol, control$mstep_iter, control$accelerate == "squarem",
+                        bounds, kernel_path(control$kernels, "control$kernels") == "avx2")
+    res$loglik <- res$loglik - shift
+    res$loglik[is.nan(res$loglik)] <- -Inf
+    res
+  })
+  if (!is.finite(run$res$loglik[1])) {
+    if (!is.null(init)) {
+      stop_arg("init", "gives the data a log-likelihood of -Inf: some observations have ",
+               "zero density under both f0 and its prompt; start from a prompt that covers them.")
+    }
+    stop_arg("y", "has observations to which f0 gives zero density and that no start's ",
+             "prompt reaches; check the pre-trained model.")
+  }
+  start <- if (is.null(init)) from_internal(frame, run$start, expert) else init
+  params <- if (run$res$iterations == 0) start else from_internal(frame, run$res$params, expert)
+  new_cmoe_fit(run$res, params, start, run$final, x, y, logf0, frame$aliased, pretrained,
+               control, match.call())
+}
+
+# The coordinates EM works in. Each covariate is centred and scaled, and
+# those that are constant or aliased with earlier ones (pivoted QR with
+# lm()'s tolerance) are set aside; g expresses every scaled covariate in the
+# kept ones and the intercept (first row), so a linear predictor in the
+# user's covariates maps exactly onto the kept ones. For a linear prompt the
+# response is centred and scaled too: log phi(y; h, nu) = log phi(v; h_v,
+# nu / sy^2) - log(sy), so log f0 is shifted by log(sy) and the log-likelihood
+# by n log(sy). A nonlinear prompt's mean has a fixed range, so its y stays.
+cmoe_frame <- function(x, y, logf0, expert) {
+  d <- ncol(x)
+  moments <- vapply(seq_len(d), function(j) location_scale(x[, j]), numeric(2))
+  constant <- moments[2, ] == 0
+  moments[2, constant] <- 1
+  u <- t((t(x) - moments[1, ]) / moments[2, ])
+  # centred columns are orthogonal to the intercept, so aliasing is among
+  # the columns only, and one varying column is never aliased
+  varying <- which(!constant)
+  kept <- varying
+  if (length(varying) > 1) {
+    decomposition <- qr(u[, varying, drop = FALSE], tol = 1e-7)
+    kept <- sort(varying[decomposition$pivot[seq_len(decomposition$rank)]])
+  }
+  aliased <- which(!seq_len(d) %in% kept)
+  g <- matrix(0, length(kept) + 1, d)
+  g[cbind(seq_along(kept) + 1, kept)] <- 1
+  others <- aliased[!constant[aliased]]
+  if (length(others) > 0) {
+    g[, others] <- qr.coef(qr(cbind(1, u[, kept, drop = FALSE])), u[, others, drop = FALSE])
+  }
+  if (expert == "linear") {
+    y_moments <- location_scale(y)
+    v <- (y - y_moments[1]) / y_moments[2]
+    v_var <- 1
+  } else {
+    y_moments <- c(0, 1)
+    v <- y
+    v_var <- location_scale(y)[2]^2
+  }
+  labels <- column_labels(x)
+  names(aliased) <- labels[aliased]
+  list(u = if (length(aliased) > 0) u[, kept, drop = FALSE] else u, v = v,
+       logf0 = logf0 + log(y_moments[2]), kept = kept, aliased = aliased, labels = labels, g = g,
+       x_center = moments[1, ], x_scale = moments[2, ], y_center = y_moments[1],
+       y_scale = y_moments[2], v_var = v_var)
+}
+
+# Mean and standard deviation; far from 1 in magnitude computed on
+# v / max|v|, so that neither overflows near the largest double nor
+# underflows near the smallest. The scale is 0 only for constant v.
+location_scale <- function(v) {
+  ends <- range(v)
+  if (ends[1] == ends[2]) return(c(v[1], 0))
+  top <- max(-ends[1], ends[2])
+  unit <- if (top > 1e-100 && top < 1e100) 1 else top
+  w <- if (unit == 1) v else v / unit
+  m <- sum(w) / length(w)
+  c(m, sqrt(sum((w - m)^2) / (length(w) - 1))) * unit
+}
+
+# Column names for messages, or "column j" where a name is missing or
+# shared.
+column_labels <- function(x) {
+  labels <- colnames(x)
+  if (is.null(labels)) labels <- character(ncol(x))
+  unclear <- !nzchar(labels) | duplicated(labels) | duplicated(labels, fromLast = TRUE)
+  labels[unclear] <- paste("column", which(unclear))
+  labels
+}
+
+# The response must leave the prompt a variance a double can hold: the
+# variance of y itself, for a nonlinear prompt also its floor (var_floor
+# times it), and its largest values must not overflow when squared and
+# summed. Estimates beyond a double are caught by from_internal().
+check_response_scale <- function(frame, y, expert, var_floor) {
+  var_y <- frame$v_var * frame$y_scale^2
+  if (!is.finite(var_y)) {
+    stop_arg("y", "varies too much: its variance overflows a double (values up to ",
+             format(max(abs(y)), digits = 3), "); express y in smaller units ",
+             "(and the pre-trained model with it).")
+  }
+  if (var_y < .Machine$double.xmin) {
+    stop_arg("y", "varies too little: its variance (", format(var_y, digits = 3), "), the ",
+             "scale of the prompt's variance, is below the smallest normal double; express y ",
+             "in larger units (and the pre-trained model with it).")
+  }
+  # a nonlinear prompt's EM works on y itself, where the floor must be a double
+  if (expert != "linear" && var_floor * var_y < .Machine$double.xmin) {
+    stop_arg("y", "varies too little for a ", expert, " prompt: the smallest prompt variance, ",
+             "`var_floor` times the variance of y (", format(var_y, digits = 3), "), is below ",
+             "the smallest normal double; express y in larger units (and the pre-trained ",
+             "model with it).")
+  }
+  if (expert != "linear" && max(abs(y)) > sqrt(.Machine$double.xmax / (4 * length(y)))) {
+    stop_arg("y", "holds values up to ", format(max(abs(y)), digits = 3), ", whose squares ",
+             "summed overflow a double; a ", expert, " prompt's mean has a fixed range, so ",
+             "y cannot be rescaled within the fit: express it in smaller units ",
+             "(and the pre-trained model with it).")
+  }
+}
+
+# A cmoe_params in the user's units as internal (lambda, eta, nu), eta being
+# the kept covariates' slopes then the intercept.
+to_internal <- function(frame, params) {
+  d <- length(frame$x_center)
+  a <- params$eta[seq_len(d)]
+  coefs <- drop(frame$g %*% (a * frame$x_scale))
+  coefs[1] <- coefs[1] + params$eta[[d + 1]] + sum(a * frame$x_center)
+  list(lambda = params$lambda,
+       eta = c(coefs[-1], coefs[1] - frame$y_center) / frame$y_scale,
+       nu = params$nu / frame$y_scale^2)
+}
+
+# Internal parameters back in the user's units, refused where a double
+# cannot hold them.
+from_internal <- function(frame, p, expert) {
+  d <- length(frame$x_center)
+  k <- length(frame$kept)
+  slopes <- p$eta[seq_len(k)]
+  a <- numeric(d)
+  a[frame$kept] <- slopes * frame$y_scale / frame$x_scale[frame$kept]
+  b <- p$eta[[k + 1]] * frame$y_scale + frame$y_center -
+    sum(a[frame$kept] * frame$x_center[frame$kept])
+  nu <- p$nu * frame$y_scale^2
+  lost <- frame$kept[!is.finite(a[frame$kept]) | (a[frame$kept] == 0 & slopes != 0)]
+  if (length(lost) > 0) {
+    stop_arg("x", "has column(s) ", paste(frame$labels[lost], collapse = ", "),
+             " on a scale that leaves the prompt's slope beyond the range of a double; ",
+             "express x (or y) in other units.")
+  }
+  if (!is.finite(b) || !is.finite(nu) || nu < .Machine$double.xmin) {
+    stop_arg("y", "is on a scale that leaves the prompt's intercept or variance (",
+             format(nu, digits = 3), ") beyond the range of a double; express y in other ",
+             "units (and the pre-trained model with it).")
+  }
+  cmoe_params(p$lambda, c(a, b), nu, expert)
+}
+
+cmoe_starts <- function(frame, expert, n_starts, control, bounds) {
+  n <- nrow(frame$u)
+  k <- ncol(frame$u)
+  neutral <- list(lambda = 0.5, eta = c(rep(0, k), if (expert == "linear") mean(frame$v) else 0),
+                  nu = frame$v_var)
   from_weights <- function(w) {
-    p <- .cmoe_mstep_cpp(x, y, w, expert, neutral, control$mstep_iter, bounds,
+    p <- .cmoe_mstep_cpp(frame$u, frame$v, w, expert, neutral, control$mstep_iter, bounds,
                          kernel_path(control$kernels, "control$kernels") == "avx2")
-    cmoe_params(min(max(p$lambda, 0.1), 0.9), p$eta, p$nu, expert)
+    p$lambda <- min(max(p$lambda, 0.1), 0.9)
+    p
   }
-  log_normal <- stats::dnorm(y, mean(y), sqrt(var_y), log = TRUE)
-  contrast <- 1 / (1 + exp(logf0 - log_normal))
+  log_normal <- stats::dnorm(frame$v, mean(frame$v), sqrt(frame$v_var), log = TRUE)
+  contrast <- 1 / (1 + exp(frame$logf0 - log_normal))
   random <- lapply(seq_len(max(n_starts - 2, 0)), function(s) {
     w <- numeric(n)
-    w[sample.int(n, max(2 * (ncol(x) + 1), ceiling(n / 5)))] <- 1
+    w[sample.int(n, max(2 * (k + 1), ceiling(n / 5)))] <- 1
     from_weights(w)
   })
   c(list(from_weights(contrast)), if (n_starts > 1) list(neutral), random)
 }
 
-new_cmoe_fit <- function(res, start, start_logliks, x, y, logf0, pretrained, expert,
+new_cmoe_fit <- function(res, params, start, start_logliks, x, y, logf0, aliased, pretrained,
                          control, call) {
-  p <- res$params
-  params <- cmoe_params(p$lambda, p$eta, p$nu, expert)
   trace <- res$loglik
   # 1 - (1 - bound) is not bound in floating point: compare on each side.
   margin <- control$lambda_bound * (1 + 1e-6)
-  at_bound <- p$lambda <= margin || p$lambda >= 1 - margin
+  lambda <- params$lambda
+  at_bound <- lambda <= margin || lambda >= 1 - margin
   if (at_bound) {
     warning(sprintf("lambda ended at its bound (%s): %s; see ?is_degenerate.",
-                    format(p$lambda),
-                    if (p$lambda < 0.5) "the data show no prompt" else "the data show no pre-trained model"),
+                    format(lambda),
+                    if (lambda < 0.5) "the data show no prompt" else "the data show no pre-trained model"),
             call. = FALSE)
   }
   if (res$nonfinite) {
@@ -254,6 +436,7 @@ new_cmoe_fit <- function(res, start, start_logliks, x, y, logf0, pretrained, exp
     x = x,
     y = y,
     logf0 = logf0,
+    aliased = aliased,
     pretrained = pretrained,
     control = control,
     call = call),
@@ -262,8 +445,4 @@ new_cmoe_fit <- function(res, start, start_logliks, x, y, logf0, pretrained, exp
 
 #' @rdname is_degenerate
 #' @export
-is_degenerate.cmoe_fit <- function(fit) {
-  diag <- fit$diagnostics
-  diag$lambda_at_bound || diag$nu_floor_hits > 0 || diag$prompt_empty > 0 ||
-    diag$nonfinite
-}
+is_degenerate.cmoe_fit <- function(fit) cmoe_degenerate(check_cmoe_fit(fit, "fit"))

@@ -45,6 +45,7 @@
 #' @export
 cmoe_loss <- function(estimate, truth, pretrained = NULL) {
   if (inherits(estimate, "cmoe_fit")) {
+    estimate <- check_cmoe_fit(estimate, "estimate")
     if (is.null(pretrained)) pretrained <- estimate$pretrained
     estimate <- estimate$params
   } else {
@@ -71,7 +72,13 @@ cmoe_loss <- function(estimate, truth, pretrained = NULL) {
     loss_merging = lambda * delta^2 + truth$lambda * delta * prompt)
 }
 
-vector_norm <- function(v) sqrt(sum(v^2))
+# Scaled by the largest entry first, so that it overflows only when the norm
+# itself is beyond the range of a double.
+vector_norm <- function(v) {
+  top <- max(abs(v))
+  if (top == 0 || !is.finite(top)) return(top)
+  top * sqrt(sum((v / top)^2))
+}
 
 # ||(eta*, nu*) - (eta0, nu0)|| when f0 is Gaussian with the prompt's
 # expert structure (the only case in which the prompt can merge into f0).

@@ -9,7 +9,8 @@
 #' @param lambda Weight of the prompt, in \eqn{(0, 1)}.
 #' @param eta Expert parameters `c(a, b)`: \eqn{d \ge 1}{d >= 1} slopes, then
 #'   the intercept.
-#' @param nu Variance of the prompt expert, a positive number.
+#' @param nu Variance of the prompt expert, a positive number (at least the
+#'   smallest normal double, `.Machine$double.xmin`).
 #' @param expert Structure of the prompt expert: `"linear"`, `"sigmoid"` or
 #'   `"tanh"` (see [pretrained_model()]).
 #' @return An object of class `cmoe_params`: a list with `lambda`, `eta`
@@ -26,7 +27,7 @@ cmoe_params <- function(lambda, eta, nu, expert = "linear") {
     stop_arg("lambda", "must be strictly between 0 and 1, not ", format(lambda), ".")
   }
   eta <- check_eta(eta, "eta")
-  nu <- check_positive(nu, "nu", len = 1)
+  nu <- check_variance(nu, "nu")
   expert <- check_expert(expert, "expert")
   structure(list(lambda = lambda, eta = eta, nu = nu, expert = expert),
             class = "cmoe_params")
@@ -34,9 +35,10 @@ cmoe_params <- function(lambda, eta, nu, expert = "linear") {
 
 #' @export
 print.cmoe_params <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
+  p <- check_cmoe_params(x, "x")
   cat(sprintf("Contaminated MoE parameters: %s prompt expert, d = %d\n",
-              x$expert, length(x$eta) - 1))
-  print(cmoe_coef(x), digits = digits)
+              p$expert, length(p$eta) - 1))
+  print(cmoe_coef(p), digits = digits)
   invisible(x)
 }
 
@@ -46,28 +48,12 @@ cmoe_coef <- function(params) {
   c(lambda = params$lambda, params$eta, nu = params$nu)
 }
 
-# The class alone is not enough: an object edited by hand (p$lambda <- 0)
-# is rebuilt, so that its contents are checked before they reach C++.
-check_cmoe_params <- function(params, arg = "params") {
-  if (!inherits(params, "cmoe_params")) {
-    stop_arg(arg, "must be a `cmoe_params` object (see ?cmoe_params), not ",
-             class(params)[1], ".")
-  }
-  rebuild(arg, cmoe_params(params$lambda, params$eta, params$nu, params$expert))
-}
-
-rebuild <- function(arg, expr) {
-  tryCatch(expr, error = function(e) {
-    stop_arg(arg, "holds invalid contents: ", conditionMessage(e))
-  })
-}
-
 # The covariate dimension of params, checked against the pre-trained model.
-cmoe_dimension <- function(params, pretrained) {
+cmoe_dimension <- function(params, pretrained, arg = "params") {
   d <- length(params$eta) - 1
   d0 <- pretrained_d(pretrained)
   if (!is.null(d0) && d0 != d) {
-    stop_arg("params", "has d = ", d, " covariate(s) but the pre-trained model has ",
+    stop_arg(arg, "has d = ", d, " covariate(s) but `pretrained` has ",
              d0, " (eta0 of length ", d0 + 1, ").")
   }
   d

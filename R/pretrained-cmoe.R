@@ -28,7 +28,8 @@
 #' \eqn{\log f_0(y_i | x_i)}{log f0(y_i | x_i)} for every row of the
 #' \eqn{n \times d}{n x d} matrix `x` and every element of `y`, as a numeric
 #' vector of length \eqn{n} (`-Inf` is allowed where \eqn{f_0 = 0}{f0 = 0};
-#' `NA`, `NaN` and `+Inf` are not). Because \eqn{f_0}{f0} is frozen,
+#' `NA`, `NaN` and `+Inf` are not; an error inside it is reported as an
+#' error of `logdensity`, with its own message). Because \eqn{f_0}{f0} is frozen,
 #' [fit_cmoe()] calls it once per fit, so any R function serves without
 #' slowing the EM. `simulate = function(x)` (one draw of \eqn{y} per row of
 #' `x`) is needed only by [rcmoe()], and `mean = function(x)` (the mean of
@@ -39,7 +40,8 @@
 #'   `"sigmoid"` or `"tanh"`.
 #' @param eta0 Expert parameters `c(a0, b0)`: \eqn{d} slopes, then the
 #'   intercept.
-#' @param nu0 Squared scale, a positive number.
+#' @param nu0 Squared scale, a positive number (at least the smallest normal
+#'   double, `.Machine$double.xmin`).
 #' @param df Degrees of freedom of the Student family, a positive number;
 #'   only for `family = "student"`.
 #' @param logdensity A user's log-density `function(x, y)`, in place of
@@ -82,7 +84,7 @@ pretrained_model <- function(family = c("gaussian", "laplace", "student"),
   if (missing(eta0)) stop_arg("eta0", "is missing; expected c(a0, b0), the slopes then the intercept.")
   eta0 <- check_eta(eta0, "eta0")
   if (missing(nu0)) stop_arg("nu0", "is missing; expected the squared scale of the pre-trained model.")
-  nu0 <- check_positive(nu0, "nu0", len = 1)
+  nu0 <- check_variance(nu0, "nu0")
   if (family == "student") {
     if (is.null(df)) stop_arg("df", "is needed by the Student family.")
     df <- check_positive(df, "df", len = 1)
@@ -99,39 +101,20 @@ pretrained_model <- function(family = c("gaussian", "laplace", "student"),
 
 #' @export
 print.cmoe_pretrained <- function(x, ...) {
-  if (x$family == "user") {
+  pre <- check_pretrained(x, "x")
+  if (pre$family == "user") {
     cat("Pre-trained model: user log-density",
-        if (is.null(x$simulate)) "(no simulator)" else "with simulator", "\n")
+        if (is.null(pre$simulate)) "(no simulator)" else "with simulator", "\n")
     return(invisible(x))
   }
-  cat(sprintf("Pre-trained model: %s%s, %s expert\n", x$family,
-              if (is.null(x$df)) "" else sprintf(" (df = %g)", x$df), x$expert))
-  cat("  eta0:", format(x$eta0, digits = 4), "\n")
-  cat("  nu0: ", format(x$nu0, digits = 4), "\n")
+  cat(sprintf("Pre-trained model: %s%s, %s expert\n", pre$family,
+              if (is.null(pre$df)) "" else sprintf(" (df = %g)", pre$df), pre$expert))
+  cat("  eta0:", format(pre$eta0, digits = 4), "\n")
+  cat("  nu0: ", format(pre$nu0, digits = 4), "\n")
   invisible(x)
 }
 
-expert_names <- c("linear", "sigmoid", "tanh")
-
-check_expert <- function(expert, arg) {
-  if (!is.character(expert) || length(expert) != 1 || !expert %in% expert_names) {
-    stop_arg(arg, "must be one of \"linear\", \"sigmoid\" or \"tanh\", not ",
-             deparse(expert)[1], ".")
-  }
-  expert
-}
-
-# eta = c(a, b) for d >= 1 covariates.
-check_eta <- function(eta, arg) {
-  eta <- check_numeric(eta, arg)
-  if (length(eta) < 2) {
-    stop_arg(arg, "must hold d >= 1 slopes and an intercept (length >= 2), not length ",
-             length(eta), ".")
-  }
-  stats::setNames(as.double(eta), eta_names(length(eta) - 1))
-}
-
-eta_names <- function(d) c(paste0("a", seq_len(d)), "b")
+eta_names <- function(d) c(sprintf("a%d", seq_len(d)), "b")
 
 expert_value <- function(expert, z) {
   switch(expert, linear = z, sigmoid = stats::plogis(z), tanh = tanh(z))
@@ -147,23 +130,11 @@ pretrained_d <- function(pretrained) {
   if (pretrained$family == "user") NULL else length(pretrained$eta0) - 1
 }
 
-check_pretrained <- function(pretrained, arg = "pretrained") {
-  if (!inherits(pretrained, "cmoe_pretrained")) {
-    stop_arg(arg, "must be made by pretrained_model(), not a ", class(pretrained)[1], ".")
-  }
-  if (identical(pretrained$family, "user")) {
-    return(rebuild(arg, pretrained_model(logdensity = pretrained$logdensity,
-                                         simulate = pretrained$simulate,
-                                         mean = pretrained$mean)))
-  }
-  rebuild(arg, pretrained_model(pretrained$family, pretrained$expert, pretrained$eta0,
-                                pretrained$nu0, pretrained$df))
-}
-
 # log f0(y_i | x_i), checked: what every fit, density and loss is built on.
-pretrained_logdensity <- function(pretrained, x, y) {
+# `x_arg` names the covariates in messages (`x` or `newdata`).
+pretrained_logdensity <- function(pretrained, x, y, x_arg = "x") {
   if (pretrained$family == "user") {
-    value <- pretrained$logdensity(x, y)
+    value <- call_user(pretrained$logdensity, "logdensity", x, y)
     if (!is.numeric(value) || length(value) != length(y)) {
       stop_arg("logdensity", "must return one number per observation (", length(y),
                "), not ", if (is.numeric(value)) paste("length", length(value)) else class(value)[1], ".")
@@ -174,12 +145,25 @@ pretrained_logdensity <- function(pretrained, x, y) {
     }
     return(as.double(value))
   }
-  location <- expert_mean(pretrained$expert, pretrained$eta0, x)
+  location <- pretrained_location(pretrained, x, x_arg)
   scale <- sqrt(pretrained$nu0)
   switch(pretrained$family,
          gaussian = stats::dnorm(y, location, scale, log = TRUE),
          laplace = -log(2 * scale) - abs(y - location) / scale,
          student = stats::dt((y - location) / scale, pretrained$df, log = TRUE) - log(scale))
+}
+
+# h0(a0'x + b0). Infinite where a0'x + b0 overflows (f0 is then 0 at any y);
+# terms overflowing in opposite directions leave no location at all.
+pretrained_location <- function(pretrained, x, x_arg) {
+  location <- expert_mean(pretrained$expert, pretrained$eta0, x)
+  bad <- which(is.nan(location))
+  if (length(bad) > 0) {
+    stop_arg(x_arg, "has row(s) ", paste(utils::head(bad, 5), collapse = ", "),
+             " at which the pre-trained model's a0'x + b0 overflows a double in opposite ",
+             "directions; express x in smaller units (and eta0 with it).")
+  }
+  location
 }
 
 pretrained_draw <- function(pretrained, x) {
@@ -189,31 +173,36 @@ pretrained_draw <- function(pretrained, x) {
       stop_arg("pretrained", "is a user log-density without `simulate`; give ",
                "pretrained_model(logdensity = , simulate = function(x) ...) to simulate from it.")
     }
-    value <- pretrained$simulate(x)
+    value <- call_user(pretrained$simulate, "simulate", x)
     if (!is.numeric(value) || length(value) != n || any(!is.finite(value))) {
       stop_arg("simulate", "must return one finite number per row of `x` (", n, ").")
     }
     return(as.double(value))
   }
-  location <- expert_mean(pretrained$expert, pretrained$eta0, x)
+  location <- pretrained_location(pretrained, x, "x")
   scale <- sqrt(pretrained$nu0)
-  location + scale * switch(pretrained$family,
-                            gaussian = stats::rnorm(n),
-                            laplace = stats::rexp(n) - stats::rexp(n),
-                            student = stats::rt(n, pretrained$df))
+  draw <- location + scale * switch(pretrained$family,
+                                    gaussian = stats::rnorm(n),
+                                    laplace = stats::rexp(n) - stats::rexp(n),
+                                    student = stats::rt(n, pretrained$df))
+  if (any(!is.finite(draw))) {
+    stop_arg("pretrained", "drew values beyond the range of a double (its location, ",
+             "scale or tails are too large to simulate from); express y in smaller units.")
+  }
+  draw
 }
 
 # E f0(. | x): the location for the symmetric families (the Student family
 # has no mean for df <= 1, and the location is returned then too).
-pretrained_mean <- function(pretrained, x) {
-  if (pretrained$family != "user") return(expert_mean(pretrained$expert, pretrained$eta0, x))
+pretrained_mean <- function(pretrained, x, x_arg = "newdata") {
+  if (pretrained$family != "user") return(pretrained_location(pretrained, x, x_arg))
   if (is.null(pretrained$mean)) {
     stop_arg("object", "was fitted with a user log-density without `mean`; give ",
              "pretrained_model(logdensity = , mean = function(x) ...) for fitted means.")
   }
-  value <- pretrained$mean(x)
-  if (!is.numeric(value) || length(value) != nrow(x)) {
-    stop_arg("mean", "must return one number per row of `x` (", nrow(x), ").")
+  value <- call_user(pretrained$mean, "mean", x)
+  if (!is.numeric(value) || length(value) != nrow(x) || any(!is.finite(value))) {
+    stop_arg("mean", "must return one finite number per row of `x` (", nrow(x), ").")
   }
   as.double(value)
 }

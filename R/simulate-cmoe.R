@@ -40,5 +40,9 @@ rcmoe <- function(n, params, pretrained, x = NULL) {
   y <- pretrained_draw(pretrained, x)
   y_prompt <- expert_mean(params$expert, params$eta, x) + sqrt(params$nu) * stats::rnorm(n)
   y[prompt] <- y_prompt[prompt]
+  if (any(!is.finite(y_prompt[prompt]))) {
+    stop_arg("params", "drew values beyond the range of a double (its mean a'x + b or ",
+             "variance is too large at these covariates); express y in smaller units.")
+  }
   list(x = x, y = y, prompt = prompt)
 }

@@ -98,13 +98,14 @@ cmoe_scenario <- function(scenario = c("distinguishable", "vanishing", "merging"
 
 #' @export
 print.cmoe_scenario <- function(x, ...) {
-  cat(sprintf("Contaminated MoE scenario \"%s\"%s\n", x$scenario,
-              if (x$power > 0) sprintf(" (power %g)", x$power) else ""))
-  cat("  pre-trained:", pretrained_label(x$pretrained), "\n")
+  sc <- check_cmoe_scenario(x, "x")
+  cat(sprintf("Contaminated MoE scenario \"%s\"%s\n", sc$scenario,
+              if (sc$power > 0) sprintf(" (power %g)", sc$power) else ""))
+  cat("  pre-trained:", pretrained_label(sc$pretrained), "\n")
   show <- function(v) paste(names(v), format(v, digits = 3), sep = " ", collapse = ", ")
-  cat("  truth at n = 100:", show(cmoe_coef(x$truth(100))), "\n")
-  cat("  truth at n = 1e5:", show(cmoe_coef(x$truth(1e5))), "\n")
-  cat("  predicted slopes:", show(x$theory), "\n")
+  cat("  truth at n = 100:", show(cmoe_coef(sc$truth(100))), "\n")
+  cat("  truth at n = 1e5:", show(cmoe_coef(sc$truth(1e5))), "\n")
+  cat("  predicted slopes:", show(sc$theory), "\n")
   invisible(x)
 }
 
@@ -148,8 +149,12 @@ print.cmoe_scenario <- function(x, ...) {
 cmoe_study <- function(scenario, n = round(10^seq(2.5, 5, by = 0.25)), reps = 20,
                        power = NULL, start = c("truth", "default"), n_starts = 1,
                        control = cmoe_control(), ...) {
-  if (!inherits(scenario, "cmoe_scenario")) scenario <- cmoe_scenario(scenario, power)
-  else if (!is.null(power)) stop_arg("power", "is already fixed by the `cmoe_scenario` object.")
+  if (!inherits(scenario, "cmoe_scenario")) {
+    scenario <- cmoe_scenario(scenario, power)
+  } else {
+    if (!is.null(power)) stop_arg("power", "is already fixed by the `cmoe_scenario` object.")
+    scenario <- check_cmoe_scenario(scenario)
+  }
   start <- tryCatch(match.arg(start), error = function(e) {
     stop_arg("start", "must be \"truth\" or \"default\".")
   })
@@ -179,7 +184,7 @@ cmoe_study_functions <- function(scenario, start, n_starts, control) {
                                 control = control))
     },
     metrics = function(fit, n) {
-      l <- cmoe_loss(fit, truth_at(n))
+      l <- cmoe_loss(fit$params, truth_at(n), pretrained)
       c(l[c("lambda", "eta", "nu", "prompt")], loss = l[[loss]],
         iterations = fit$iterations, at_bound = as.numeric(fit$diagnostics$lambda_at_bound))
     })

@@ -185,3 +185,256 @@ as_response <- function(y, n, arg = "y") {
   }
   as.double(y)
 }
+
+# ---- Contaminated mixture of experts ----
+# One checker per object a user can build and then edit by hand
+# (cmoe_params, cmoe_pretrained, cmoe_control, cmoe_fit, cmoe_scenario,
+# cmoe_distinguishability). Every function that takes such an object passes
+# it through its checker, which rebuilds it with its constructor: an edited
+# object gets the constructor's own message, prefixed by the argument the
+# user passed, before anything reaches C++.
+
+expert_names <- c("linear", "sigmoid", "tanh")
+
+check_expert <- function(expert, arg) {
+  if (!is.character(expert) || length(expert) != 1 || !expert %in% expert_names) {
+    stop_arg(arg, "must be one of \"linear\", \"sigmoid\" or \"tanh\", not ",
+             deparse(expert)[1], ".")
+  }
+  expert
+}
+
+# eta = c(a, b) for d >= 1 covariates.
+check_eta <- function(eta, arg) {
+  eta <- check_numeric(eta, arg)
+  if (length(eta) < 2) {
+    stop_arg(arg, "must hold d >= 1 slopes and an intercept (length >= 2), not length ",
+             length(eta), ".")
+  }
+  stats::setNames(as.double(eta), eta_names(length(eta) - 1))
+}
+
+# A variance or squared scale: positive, and large enough that 1 / (2 nu)
+# is a double (below it the Gaussian kernel is 0 * Inf).
+check_variance <- function(nu, arg) {
+  nu <- check_positive(nu, arg, len = 1)
+  if (nu < .Machine$double.xmin) {
+    stop_arg(arg, "must be at least ", format(.Machine$double.xmin, digits = 3),
+             " (the smallest normal double), not ", format(nu), ".")
+  }
+  nu
+}
+
+rebuild <- function(arg, expr) {
+  tryCatch(expr, error = function(e) {
+    stop_arg(arg, "holds invalid contents: ", conditionMessage(e))
+  })
+}
+
+# A list with only the fields of its class (a misspelt field would
+# otherwise be ignored without a word) and all the required ones.
+check_fields <- function(object, allowed, required, arg, what) {
+  if (!is.list(object)) {
+    stop_arg(arg, "is not a list as a ", what, " is, but a ", typeof(object), ".")
+  }
+  fields <- names(object)
+  if (is.null(fields)) fields <- character(0)
+  if (length(fields) != length(object) || any(!nzchar(fields))) {
+    stop_arg(arg, "has unnamed fields; a ", what, " has ",
+             paste0("`", allowed, "`", collapse = ", "), ".")
+  }
+  unknown <- fields[!fields %in% allowed]
+  if (length(unknown) > 0) {
+    stop_arg(arg, "has unknown field(s) ", paste0("`", unknown, "`", collapse = ", "),
+             "; a ", what, " has ", paste0("`", allowed, "`", collapse = ", "), ".")
+  }
+  missing <- required[!required %in% fields]
+  if (length(missing) > 0) {
+    stop_arg(arg, "lacks the field(s) ", paste0("`", missing, "`", collapse = ", "),
+             " of a ", what, ".")
+  }
+  object
+}
+
+check_cmoe_params <- function(params, arg = "params") {
+  if (!inherits(params, "cmoe_params")) {
+    stop_arg(arg, "must be a `cmoe_params` object (see ?cmoe_params), not ",
+             class(params)[1], ".")
+  }
+  fields <- c("lambda", "eta", "nu", "expert")
+  check_fields(params, fields, fields, arg, "cmoe_params object")
+  rebuild(arg, cmoe_params(params$lambda, params$eta, params$nu, params$expert))
+}
+
+check_pretrained <- function(pretrained, arg = "pretrained") {
+  if (!inherits(pretrained, "cmoe_pretrained")) {
+    stop_arg(arg, "must be made by pretrained_model(), not a ", class(pretrained)[1], ".")
+  }
+  what <- "pretrained_model() object"
+  if (identical(pretrained$family, "user")) {
+    check_fields(pretrained, c("family", "expert", "eta0", "nu0", "df", "logdensity",
+                               "simulate", "mean"), c("family", "logdensity"), arg, what)
+    unused <- c("eta0", "nu0", "df")[!vapply(pretrained[c("eta0", "nu0", "df")],
+                                            is.null, logical(1))]
+    if (length(unused) > 0) {
+      stop_arg(arg, "is a user log-density but holds `", unused[1], "`, which only a ",
+               "family uses; give either a family or a log-density.")
+    }
+    return(rebuild(arg, pretrained_model(logdensity = pretrained$logdensity,
+                                         simulate = pretrained$simulate,
+                                         mean = pretrained$mean)))
+  }
+  check_fields(pretrained, c("family", "expert", "eta0", "nu0", "df"),
+               c("family", "expert", "eta0", "nu0"), arg, what)
+  rebuild(arg, pretrained_model(pretrained$family, pretrained$expert, pretrained$eta0,
+                                pretrained$nu0, pretrained$df))
+}
+
+# A field left out (as by an object saved before the field existed) takes
+# its documented default.
+check_cmoe_control <- function(control, arg = "control") {
+  if (!inherits(control, "cmoe_control")) {
+    stop_arg(arg, "must be made by cmoe_control(), not a ", class(control)[1], ".")
+  }
+  check_fields(control, names(formals(cmoe_control)), character(0), arg,
+               "cmoe_control() object")
+  rebuild(arg, do.call(cmoe_control, unclass(control)))
+}
+
+# A fit is checked part by part, and then as a whole: its posterior must be
+# that of its parameters at its data, so a fit whose parameters, data or
+# pre-trained model were changed by hand is not mistaken for a fit.
+check_cmoe_fit <- function(fit, arg = "object") {
+  if (!inherits(fit, "cmoe_fit")) {
+    stop_arg(arg, "must be a fit made by fit_cmoe(), not a ", class(fit)[1], ".")
+  }
+  parts <- c("params", "loglik", "loglik_trace", "iterations", "converged", "posterior",
+             "diagnostics", "x", "y", "logf0", "pretrained", "control")
+  check_fields(fit, union(parts, names(fit)), parts, arg, "fit_cmoe() result")
+  n <- NROW(fit$x)
+  tryCatch({
+    fit$params <- check_cmoe_params(fit$params, "params")
+    fit$pretrained <- check_pretrained(fit$pretrained, "pretrained")
+    fit$control <- check_cmoe_control(fit$control, "control")
+    fit$x <- as_covariates(fit$x, "x", d = length(fit$params$eta) - 1)
+    cmoe_dimension(fit$params, fit$pretrained)
+    fit$y <- as_response(fit$y, n, "y")
+    check_numeric(fit$logf0, "logf0", len = n, allow_na = TRUE)
+    if (anyNA(fit$logf0) || any(fit$logf0 == Inf)) {
+      stop_arg("logf0", "must hold finite values or -Inf.")
+    }
+    check_numeric(fit$posterior, "posterior", len = n)
+    if (any(fit$posterior < 0 | fit$posterior > 1)) stop_arg("posterior", "must lie in [0, 1].")
+    aliased <- if (is.null(fit$aliased)) integer(0) else fit$aliased
+    if (!is.numeric(aliased) || any(!aliased %in% seq_len(ncol(fit$x))) ||
+        any(fit$params$eta[aliased] != 0)) {
+      stop_arg("aliased", "must list covariates whose prompt slopes are 0.")
+    }
+    fit$aliased <- stats::setNames(as.integer(aliased), column_labels(fit$x)[aliased])
+    check_numeric(fit$loglik, "loglik", len = 1)
+    check_numeric(fit$loglik_trace, "loglik_trace")
+    check_count(fit$iterations, "iterations", min = 0)
+    check_flag(fit$converged, "converged")
+    diag <- fit$diagnostics
+    flags <- c("lambda_at_bound", "nonfinite")
+    counts <- c("lambda_bound_hits", "nu_floor_hits", "prompt_empty", "decreases",
+                "squarem_fallbacks")
+    check_fields(diag, union(c(flags, counts), names(diag)), c(flags, counts),
+                 "diagnostics", "list of diagnostics")
+    for (f in flags) check_flag(diag[[f]], paste0("diagnostics$", f))
+    for (f in counts) check_count(diag[[f]], paste0("diagnostics$", f), min = 0)
+  }, error = function(e) {
+    stop_arg(arg, "is not a fit_cmoe() result as it stands: ", conditionMessage(e))
+  })
+  # An edited model, parameter or response changes log f0 or the posterior
+  # at (almost) every row, so a few rows tell, in time independent of n.
+  rows <- unique(round(seq(1, n, length.out = min(n, 32))))
+  x_rows <- fit$x[rows, , drop = FALSE]
+  if (fit$pretrained$family != "user" &&
+      !isTRUE(all.equal(fit$logf0[rows], pretrained_logdensity(fit$pretrained, x_rows, fit$y[rows]),
+                        tolerance = 1e-10))) {
+    stop_arg(arg, "holds a log f0 that is not its pre-trained model's at its data: the model ",
+             "or the data were edited. Refit with fit_cmoe().")
+  }
+  posterior <- cmoe_evaluate(x_rows, fit$y[rows], fit$logf0[rows], fit$params,
+                             fit$pretrained, fit$control$kernels)$posterior
+  if (!isTRUE(all(abs(posterior - fit$posterior[rows]) <= 1e-6)) ||
+      !identical(fit$loglik, fit$loglik_trace[length(fit$loglik_trace)])) {
+    stop_arg(arg, "holds parameters, data or a log-likelihood that are not those of one fit: ",
+             "it was edited. Use dcmoe() to evaluate other parameters, or fit_cmoe(init = ) ",
+             "to start from them.")
+  }
+  fit
+}
+
+# log f0 at the data: one value per observation, -Inf allowed (f0 = 0).
+check_logf0 <- function(value, n, arg) {
+  if (!is.numeric(value) || length(value) != n) {
+    stop_arg(arg, "must return one number per observation (", n, "), not ",
+             if (is.numeric(value)) paste("length", length(value)) else class(value)[1], ".")
+  }
+  if (anyNA(value) || any(value == Inf)) {
+    stop_arg(arg, "returned NA, NaN or +Inf; expected finite log-densities ",
+             "(or -Inf where the density is 0).")
+  }
+  as.double(value)
+}
+
+# A preset scenario is fully defined by its name and power; any other field
+# that differs from the preset's was edited, and the theory printed with a
+# study would no longer be that of its truth.
+check_cmoe_scenario <- function(scenario, arg = "scenario") {
+  if (!inherits(scenario, "cmoe_scenario")) {
+    stop_arg(arg, "must be a scenario name or a `cmoe_scenario` object, not a ",
+             class(scenario)[1], ".")
+  }
+  fields <- c("scenario", "pretrained", "truth", "power", "loss", "theory")
+  check_fields(scenario, fields, fields, arg, "cmoe_scenario object")
+  preset <- rebuild(arg, cmoe_scenario(
+    scenario$scenario, if (identical(scenario$scenario, "distinguishable")) NULL else scenario$power))
+  truth_at <- function(truth, n) {
+    tryCatch(cmoe_coef(check_cmoe_params(truth(n))), error = function(e) NULL)
+  }
+  same <- c(
+    pretrained = identical(unclass(scenario$pretrained), unclass(preset$pretrained)),
+    truth = is.function(scenario$truth) &&
+      identical(truth_at(scenario$truth, 100), truth_at(preset$truth, 100)) &&
+      identical(truth_at(scenario$truth, 1e5), truth_at(preset$truth, 1e5)),
+    power = identical(scenario$power, preset$power),
+    loss = identical(scenario$loss, preset$loss),
+    theory = identical(scenario$theory, preset$theory))
+  if (!all(same)) {
+    stop_arg(arg, "was edited: its `", names(same)[!same][1], "` is not that of the \"",
+             preset$scenario, "\" scenario", if (preset$power > 0) sprintf(" with power %g", preset$power),
+             ". Scenarios are the presets of cmoe_scenario(); for a design of your own, ",
+             "give rate_study() your own simulate, fit and metrics functions.")
+  }
+  preset
+}
+
+check_cmoe_distinguishability <- function(x, arg = "x") {
+  if (!is.logical(x) || length(x) != 1 || !is.character(attr(x, "reason")) ||
+      length(attr(x, "reason")) != 1) {
+    stop_arg(arg, "must be a result of distinguishable(): TRUE, FALSE or NA with a ",
+             "reason.")
+  }
+  x
+}
+
+# Calls a function the user supplied through argument `arg`; an error
+# inside it is reported under that name, with its own message.
+call_user <- function(f, arg, ...) {
+  tryCatch(f(...), error = function(e) {
+    stop_arg(arg, "failed with the error: ", conditionMessage(e))
+  })
+}
+
+# NULL, or one whole number as set.seed() takes it.
+check_rng_seed <- function(seed, arg = "seed") {
+  if (is.null(seed)) return(NULL)
+  if (!is.numeric(seed) || length(seed) != 1 || !is.finite(seed) || seed != round(seed) ||
+      abs(seed) > .Machine$integer.max) {
+    stop_arg(arg, "must be NULL or a single whole number.")
+  }
+  seed
+}

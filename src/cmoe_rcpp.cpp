@@ -84,7 +84,7 @@ Rcpp::List cmoe_log_density_cpp(const Eigen::Map<Eigen::MatrixXd>& x,
                                 const Eigen::Map<Eigen::VectorXd>& y,
                                 const Eigen::Map<Eigen::VectorXd>& logf0,
                                 const std::string& expert, const Rcpp::List& params,
-                                bool avx2 = true) {
+                                bool avx2) {
   require(y.size() == x.rows() && logf0.size() == x.rows(),
           "x, y and logf0 must have one entry per observation");
   Eigen::VectorXd logdens(x.rows()), posterior(x.rows());

@@ -146,3 +146,54 @@ test_that("bad arguments are R errors naming the argument", {
     expect_false(grepl("internal:|c\\+\\+ exception", conditionMessage(err), ignore.case = TRUE))
   }
 })
+
+test_that("where both densities underflow, the density is 0 and the posterior goes to the heavier tail", {
+  gau <- pretrained_model("gaussian", eta0 = c(2, 0), nu0 = 1)
+  narrow <- cmoe_params(0.3, c(-1, 1), 0.5)
+  wide <- cmoe_params(0.3, c(-1, 1), 2)
+  fit_with <- function(params, pre) {
+    set.seed(1)
+    sim <- rcmoe(300, params, gau)
+    fit_cmoe(sim$x, sim$y, pre, init = params, control = cmoe_control(max_iter = 0))
+  }
+  far <- c(1e200, -1e300, 1e160)
+  # log p is about -y^2 / (2 nu): beyond the most negative double for both
+  expect_identical(dcmoe(rep(0, 3), far, narrow, gau, log = TRUE), rep(-Inf, 3))
+  expect_identical(dcmoe(rep(0, 3), far, narrow, gau), rep(0, 3))
+  # the posterior odds are exp(y^2 (1 / nu0 - 1 / nu) / 2): the larger variance wins
+  expect_identical(predict(fit_with(narrow, gau), rep(0, 3), type = "posterior", y = far), rep(0, 3))
+  expect_identical(predict(fit_with(wide, gau), rep(0, 3), type = "posterior", y = far), rep(1, 3))
+  # a Laplace f0 has the heavier tail (and its log-density is finite here)
+  lap <- pretrained_model("laplace", eta0 = c(2, 0), nu0 = 1)
+  expect_identical(predict(fit_with(wide, lap), rep(0, 3), type = "posterior", y = far), rep(0, 3))
+  # a user's -Inf means f0 = 0 exactly, where the prompt explains all
+  own <- pretrained_model(logdensity = function(x, y) ifelse(abs(y) > 10, -Inf, stats::dnorm(y, log = TRUE)))
+  expect_identical(predict(fit_with(narrow, own), rep(0, 3), type = "posterior", y = far), rep(1, 3))
+  # covariates far out: finite posteriors and densities, never NaN
+  grid <- expand.grid(x = c(-1e308, -1e200, 0, 1e200, 1e308), y = c(-1e308, -1e150, 0, 1e150, 1e308))
+  for (pre in list(gau, lap, own)) {
+    fit <- fit_with(narrow, pre)
+    post <- predict(fit, grid$x, type = "posterior", y = grid$y)
+    expect_true(all(post >= 0 & post <= 1))
+    dens <- predict(fit, grid$x, type = "density", y = grid$y)
+    expect_true(all(is.finite(dens)))
+    expect_false(anyNA(dcmoe(grid$x, grid$y, narrow, pre, log = TRUE)))
+  }
+})
+
+test_that("edited parameters and pre-trained models are refused by dcmoe", {
+  pre <- pretrained_model("laplace", eta0 = c(2, 0), nu0 = 1)
+  p <- cmoe_params(0.3, c(-1, 1), 0.5)
+  p_bad <- p
+  p_bad$lambda <- 2
+  expect_error(dcmoe(0, 0, p_bad, pre), "^`params` holds invalid contents: `lambda` must be strictly")
+  p_typo <- p
+  p_typo$lamda <- 0.5
+  expect_error(dcmoe(0, 0, p_typo, pre), "^`params` has unknown field\\(s\\) `lamda`")
+  pre_bad <- pre
+  pre_bad$nu0 <- NA
+  expect_error(dcmoe(0, 0, p, pre_bad), "^`pretrained` holds invalid contents: `nu0`")
+  pre_long <- pre
+  pre_long$eta0 <- c(1, 2, 0)
+  expect_error(dcmoe(0, 0, p, pre_long), "^`params` has d = 1 covariate\\(s\\) but `pretrained` has 2")
+})

@@ -130,3 +130,12 @@ test_that("bad arguments are refused, naming the argument", {
   expect_error(distinguishable(cmoe_params(0.3, c(1, 0), 1)), "`pretrained`")
   expect_error(distinguishable("gaussian"), "`pretrained`")
 })
+
+test_that("an edited verdict is refused when printed", {
+  verdict <- distinguishable(pretrained_model("gaussian", eta0 = c(2, 0), nu0 = 1))
+  no_reason <- verdict
+  attr(no_reason, "reason") <- NULL
+  expect_error(print(no_reason), "^`x` must be a result of distinguishable\\(\\)")
+  expect_error(print(structure(c(TRUE, FALSE), reason = "r", class = "cmoe_distinguishability")),
+               "^`x` must be a result")
+})

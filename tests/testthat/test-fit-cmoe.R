@@ -536,3 +536,171 @@ test_that("SQUAREM reaches plain EM's maximum in fewer iterations, never going d
   expect_true(all(diff(few$loglik_trace) >= 0))
   expect_error(cmoe_control(accelerate = "aitken"), "`accelerate` must be")
 })
+
+# ---- h. units, extreme scales and aliased covariates ----
+
+# The fit in units x * sx (per column) and y * sy, mapped back to the
+# original units: slopes * sx / sy, intercept / sy, nu / sy^2.
+units_back <- function(fit, sx, sy) {
+  th <- coef(fit)
+  d <- length(sx)
+  c(th[1], th[1 + seq_len(d)] * sx / sy, th[d + 2] / sy, th[d + 3] / sy^2)
+}
+
+laplace_in_units <- function(eta0, nu0, sx, sy) {
+  d <- length(sx)
+  pretrained_model("laplace", eta0 = c(eta0[seq_len(d)] * sy / sx, eta0[d + 1] * sy),
+                   nu0 = nu0 * sy^2)
+}
+
+test_that("the fit is the same in other units of x and y, mapped back", {
+  set.seed(41)
+  eta0 <- c(2, -1, 0.5)
+  f0 <- pretrained_model("laplace", eta0 = eta0, nu0 = 1)
+  sim <- rcmoe(2000, cmoe_params(0.3, c(-1, 1, 1), 0.5), f0)
+  base <- fit_cmoe(sim$x, sim$y, f0)
+  units <- list(c(1e6, 1e6, 1), c(1e-6, 1e-6, 1), c(1, 1, 1e-6), c(1, 1, 1e6),
+                c(1e8, 1e-8, 1), c(3.7, 0.2, 17), c(1e300, 1e300, 1), c(1e-300, 1e-300, 1),
+                c(1, 1, 1e150), c(1, 1, 1e-150))
+  for (u in units) {
+    sx <- u[1:2]
+    sy <- u[3]
+    label <- paste("units", paste(format(u), collapse = " "))
+    fit <- fit_cmoe(sweep(sim$x, 2, sx, "*"), sim$y * sy, laplace_in_units(eta0, 1, sx, sy))
+    expect_equal(units_back(fit, sx, sy), coef(base), tolerance = 1e-8, label = label)
+    expect_equal(fit$loglik + 2000 * log(sy), base$loglik, tolerance = 1e-10, label = label)
+    expect_equal(fit$posterior, base$posterior, tolerance = 1e-8, label = label)
+    expect_identical(fit$iterations, base$iterations, label = label)
+    # and so are the standard errors
+    expect_equal(summary(fit)$coefficients$std_error,
+                 unname(c(1, sy / sx, sy, sy^2)) * summary(base)$coefficients$std_error,
+                 tolerance = 1e-6, label = label)
+  }
+  # columns permuted, with the pre-trained model's slopes permuted alike
+  swapped <- fit_cmoe(sim$x[, 2:1], sim$y, pretrained_model("laplace", eta0 = eta0[c(2, 1, 3)], nu0 = 1))
+  expect_equal(coef(swapped)[c(1, 3, 2, 4, 5)], coef(base), tolerance = 1e-8,
+               ignore_attr = TRUE)
+  # a shift of y moves the intercepts only
+  shifted <- fit_cmoe(sim$x, sim$y + 1e3, pretrained_model("laplace", eta0 = eta0 + c(0, 0, 1e3), nu0 = 1))
+  expect_equal(coef(shifted) - c(0, 0, 0, 1e3, 0), coef(base), tolerance = 1e-8)
+})
+
+test_that("a nonlinear prompt is the same in other units of x", {
+  set.seed(42)
+  f0 <- pretrained_model("laplace", eta0 = c(2, -1, 0.5), nu0 = 1)
+  sim <- rcmoe(1500, cmoe_params(0.4, c(2, -1, 0.5), 0.1, expert = "tanh"), f0)
+  sx <- c(1e-5, 1e7)
+  in_units <- laplace_in_units(c(2, -1, 0.5), 1, sx, 1)
+  for (control in list(cmoe_control(max_iter = 100, tol = 0), cmoe_control())) {
+    set.seed(1)
+    base <- fit_cmoe(sim$x, sim$y, f0, expert = "tanh", n_starts = 3, control = control)
+    set.seed(1)
+    fit <- fit_cmoe(sweep(sim$x, 2, sx, "*"), sim$y, in_units, expert = "tanh", n_starts = 3,
+                    control = control)
+    expect_equal(units_back(fit, sx, 1), coef(base),
+                 tolerance = if (control$tol == 0) 1e-10 else 1e-6)
+  }
+})
+
+test_that("where a double cannot hold the fit, the error says so; else the fit is finite", {
+  set.seed(43)
+  f0 <- pretrained_model("laplace", eta0 = c(2, 0), nu0 = 1)
+  sim <- rcmoe(400, cmoe_params(0.3, c(-1, 1), 0.5), f0)
+  expect_r_error(quote(fit_cmoe(sim$x, sim$y * 1e300, f0)), "^`y` varies too much")
+  expect_r_error(quote(fit_cmoe(sim$x, sim$y * 1e-300, f0)), "^`y` varies too little")
+  # a prompt variance near 1e-306 is still a double
+  small <- fit_cmoe(sim$x, sim$y * 1e-153, laplace_in_units(c(2, 0), 1, 1, 1e-153))
+  expect_equal(units_back(small, 1, 1e-153), coef(fit_cmoe(sim$x, sim$y, f0)), tolerance = 1e-8)
+  # but not its floor, on which a sigmoid prompt's EM would work
+  expect_r_error(quote(fit_cmoe(sim$x, sim$y * 1e-153, f0, expert = "sigmoid")),
+                 "^`y` varies too little for a sigmoid prompt")
+  expect_r_error(quote(fit_cmoe(sim$x, sim$y * 1e153, f0, expert = "sigmoid")),
+                 "^`y` holds values up to .* sigmoid prompt")
+  # "is constant" is said only of constant data
+  expect_r_error(quote(fit_cmoe(sim$x, rep(1e-300, 400), f0)), "^`y` is constant")
+  tiny <- fit_cmoe(sim$x * 1e-300, sim$y, laplace_in_units(c(2, 0), 1, 1e-300, 1))
+  expect_true(all(is.finite(coef(tiny))))
+  expect_equal(units_back(tiny, 1e-300, 1), coef(fit_cmoe(sim$x, sim$y, f0)), tolerance = 1e-8)
+  expect_true(all(is.finite(predict(tiny, c(-1e-300, 1e-300)))))
+  # the slope would be 2e310: beyond a double
+  expect_r_error(quote(fit_cmoe(sim$x * 5e-311, sim$y, pretrained_model("laplace", eta0 = c(0, 0), nu0 = 1))),
+                 "^`x` has column\\(s\\) x1 on a scale")
+  # lambda_bound below the machine epsilon would allow lambda = 1
+  expect_error(cmoe_control(lambda_bound = 1e-17), "^`lambda_bound` must be in \\[2.22e-16")
+})
+
+test_that("aliased covariates: their slopes are held at 0, with a warning, and the rest is the fit without them", {
+  set.seed(44)
+  f0 <- pretrained_model("laplace", eta0 = c(2, 0), nu0 = 1)
+  sim <- rcmoe(1000, cmoe_params(0.3, c(-1, 1), 0.5), f0)
+  x <- sim$x[, 1]
+  z <- rnorm(1000)
+  single <- fit_cmoe(x, sim$y, f0)
+  f0_on <- function(d) pretrained_model("laplace", eta0 = c(2, rep(0, d - 1), 0), nu0 = 1)
+  designs <- list(duplicated = cbind(x, x), doubled = cbind(x, 2 * x),
+                  shifted = cbind(x, x + 1), constant = cbind(x, 5),
+                  frame = data.frame(a = x, b = x))
+  for (name in names(designs)) {
+    expect_warning(fit <- fit_cmoe(designs[[name]], sim$y, f0_on(2)),
+                   "slopes on them are not identified and are held at 0", label = name)
+    expect_equal(unname(fit$aliased), 2L, label = name)
+    expect_equal(coef(fit)[c("lambda", "a1", "b", "nu")], coef(single)[c("lambda", "a1", "b", "nu")],
+                 tolerance = 1e-8, label = name)
+    expect_identical(coef(fit)[["a2"]], 0)
+    expect_equal(fit$loglik, single$loglik, tolerance = 1e-10, label = name)
+    se <- summary(fit)$coefficients$std_error
+    expect_true(is.na(se[3]))
+    expect_equal(se[-3], summary(single)$coefficients$std_error, tolerance = 1e-6, label = name)
+    v <- vcov(fit)
+    expect_true(all(is.na(v[3, ])) && all(is.na(v[, 3])))
+    expect_output(print(fit), "slope\\(s\\) on (column 2|b) held at 0")
+    expect_identical(attr(logLik(fit), "df"), 4L)
+  }
+  # the later of the aliased columns is set aside, and a name says which
+  expect_warning(fit_cmoe(data.frame(a = x, b = x), sim$y, f0_on(2)), "column\\(s\\) b that")
+  # a combination of two others among three
+  expect_warning(three <- fit_cmoe(cbind(x, z, x - 2 * z), sim$y, f0_on(3)), "not identified")
+  expect_equal(unname(three$aliased), 3L)
+  # a start with slopes on an aliased column is the same linear predictor
+  split <- cmoe_params(0.3, c(-0.5, -0.25, 1), 0.5)
+  at_start <- suppressWarnings(fit_cmoe(cbind(x, 2 * x), sim$y, f0_on(2), init = split,
+                                        control = cmoe_control(max_iter = 0)))
+  expect_equal(at_start$loglik, sum(dcmoe(cbind(x, 2 * x), sim$y, split, f0_on(2), log = TRUE)),
+               tolerance = 1e-10)
+  later <- suppressWarnings(fit_cmoe(cbind(x, 2 * x), sim$y, f0_on(2), init = split))
+  expect_equal(coef(later)[c(1, 2, 4, 5)], coef(single), tolerance = 1e-6, ignore_attr = TRUE)
+  # all covariates constant: an intercept-only prompt
+  expect_warning(flat <- fit_cmoe(rep(1, 1000), sim$y, f0), "not identified")
+  expect_identical(coef(flat)[["a1"]], 0)
+  expect_true(all(is.finite(vcov(flat)[-2, -2])))
+})
+
+test_that("a start at which the data have zero likelihood is refused", {
+  set.seed(45)
+  truncated <- pretrained_model(logdensity = function(x, y) ifelse(abs(y) > 2, -Inf, -log(4)))
+  x <- rnorm(200)
+  y <- c(runif(190, -2, 2), rnorm(10, 50, 0.1))
+  far <- cmoe_params(0.5, c(0, -50), 1e-307)
+  expect_r_error(quote(fit_cmoe(x, y, truncated, init = far)), "^`init` gives the data a log-likelihood of -Inf")
+  fit <- fit_cmoe(x, y, truncated)
+  expect_true(is.finite(fit$loglik))
+  expect_equal(fit$params$lambda, 0.05, tolerance = 1e-6)
+})
+
+test_that("controls edited by hand are rebuilt, refused or completed with defaults", {
+  ctl <- cmoe_control(max_iter = 50)
+  typo <- ctl
+  typo$maxiter <- 10
+  expect_error(print(typo), "^`x` has unknown field\\(s\\) `maxiter`")
+  bad <- ctl
+  bad$tol <- -1
+  expect_error(print(bad), "^`x` holds invalid contents: `tol` must be >= 0")
+  # a field left out (as in an object saved before it existed) takes its default
+  old <- ctl
+  old$var_floor <- NULL
+  set.seed(3)
+  sim <- rcmoe(300, cmoe_params(0.3, c(-1, 1), 0.5), pretrained_model("laplace", eta0 = c(2, 0), nu0 = 1))
+  fit <- fit_cmoe(sim$x, sim$y, pretrained_model("laplace", eta0 = c(2, 0), nu0 = 1), control = old)
+  expect_identical(fit$control, cmoe_control(max_iter = 50))
+  expect_output(print(ctl), "max_iter +50")
+})

@@ -115,3 +115,16 @@ test_that("mismatched or wrong arguments are refused, naming the argument", {
                "`pretrained`")
   expect_error(cmoe_loss(est_a), "truth")
 })
+
+test_that("losses of huge parameters are finite, and an edited fit is refused", {
+  big <- cmoe_loss(cmoe_params(0.3, c(1e300, 1), 1), cmoe_params(0.3, c(-1e300, 1), 1))
+  expect_equal(big[["eta"]], 2e300)
+  expect_equal(big[["prompt"]], 2e300)
+  pre <- pretrained_model("laplace", eta0 = c(2, 0), nu0 = 1)
+  truth <- cmoe_params(0.3, c(-1, 1), 0.5)
+  set.seed(2)
+  sim <- rcmoe(300, truth, pre)
+  fit <- fit_cmoe(sim$x, sim$y, pre)
+  fit$params$lambda <- 0.5
+  expect_error(cmoe_loss(fit, truth), "^`estimate` holds parameters, data or a log-likelihood")
+})

@@ -146,7 +146,7 @@ test_that("predict refuses bad newdata and a missing y", {
   expect_error(predict(fit1, c(-1, 0, 1), type = "posterior"), "`y`")
   expect_error(predict(fit1, c(-1, 0, 1), type = "density"), "`y`")
   expect_error(predict(fit1, c(-1, 0, 1), type = "density", y = 1:2), "`y`")
-  expect_error(predict(fit1, c(-1, 0, 1), type = "gate"), "should be one of")
+  expect_error(predict(fit1, c(-1, 0, 1), type = "gate"), "^`type` must be one of")
 })
 
 test_that("simulate is reproducible and leaves the generator as it was", {
@@ -268,7 +268,7 @@ test_that("the analytic scores are the derivatives of the log-density", {
         e <- replace(numeric(5), j, 1e-6)
         (logdens(theta + e) - logdens(theta - e)) / 2e-6
       }, numeric(60))
-      analytic <- moerates:::cmoe_scores(fit, theta)
+      analytic <- moerates:::cmoe_scores(sim$x, sim$y, fit$logf0, expert, theta)
       expect_equal(dim(analytic), c(60, 5))
       expect_equal(unname(analytic), numeric_scores, tolerance = 1e-6,
                    label = paste(expert, "scores"))
@@ -279,10 +279,10 @@ test_that("the analytic scores are the derivatives of the log-density", {
 test_that("the scores vanish at the maximum", {
   # EM run far past the default tolerance, so the iterate is at the maximum
   long <- fit_cmoe(sim1$x, sim1$y, lap, control = cmoe_control(max_iter = 2000, tol = 0))
-  g <- colSums(moerates:::cmoe_scores(long, coef(long)))
+  g <- colSums(moerates:::cmoe_scores(long$x, long$y, long$logf0, "linear", coef(long)))
   expect_lt(max(abs(g)), 1e-3)
   # and at the default tolerance they are small next to n
-  expect_lt(max(abs(colSums(moerates:::cmoe_scores(fit1, coef(fit1))))), 1500 * 1e-4)
+  expect_lt(max(abs(colSums(moerates:::cmoe_scores(fit1$x, fit1$y, fit1$logf0, "linear", coef(fit1))))), 1500 * 1e-4)
 })
 
 test_that("plot draws both panels for d = 1 and d = 2", {
@@ -322,4 +322,73 @@ test_that("a user log-density needs `mean` for fitted means, and says so", {
   expect_equal(fitted(fit_m), (1 - th[["lambda"]]) * 2 * sim$x[, 1] +
                  th[["lambda"]] * (th[["a1"]] * sim$x[, 1] + th[["b"]]))
   expect_equal(predict(fit_m, c(-1, 1), type = "pretrained"), c(-2, 2))
+})
+
+test_that("every method refuses a fit edited by hand, naming its argument", {
+  edited <- function(part, field, value) {
+    f <- fit1
+    if (is.null(field)) f[part] <- list(value) else f[[part]][field] <- list(value)
+    f
+  }
+  bad_nu <- edited("params", "nu", -1)
+  for (method in list(coef, vcov, logLik, nobs, fitted, residuals, summary, simulate,
+                      function(object) predict(object, 0))) {
+    expect_error(method(bad_nu),
+                 "^`object` is not a fit_cmoe\\(\\) result as it stands: `params` holds invalid contents: `nu`")
+  }
+  expect_error(print(bad_nu), "^`x` is not a fit_cmoe\\(\\) result")
+  expect_error(plot(bad_nu), "^`x` is not a fit_cmoe\\(\\) result")
+  expect_error(is_degenerate(bad_nu), "^`fit` is not a fit_cmoe\\(\\) result")
+  # valid parts that no longer belong together
+  for (f in list(edited("params", "lambda", 0.5), edited("loglik", NULL, 0),
+                 edited("posterior", NULL, rev(fit1$posterior)))) {
+    expect_error(coef(f), "^`object` holds parameters, data or a log-likelihood that are not those of one fit")
+  }
+  for (f in list(edited("pretrained", "nu0", 2), edited("y", NULL, fit1$y + 1))) {
+    expect_error(predict(f, 0), "^`object` holds a log f0 that is not its pre-trained model's")
+  }
+  expect_error(coef(edited("control", "accelerate", "Squarem")),
+               "^`object` is not a fit_cmoe\\(\\) result as it stands: `control` holds invalid contents: `accelerate`")
+  expect_error(nobs(edited("x", NULL, fit1$x[1:10, , drop = FALSE])),
+               "^`object` is not a fit_cmoe\\(\\) result as it stands: `y` must have one value per row")
+  expect_error(logLik(edited("diagnostics", "nonfinite", NA)),
+               "`diagnostics\\$nonfinite` must be TRUE or FALSE")
+  no_params <- fit1
+  no_params$params <- NULL
+  expect_error(coef(no_params), "^`object` lacks the field\\(s\\) `params`")
+  # a fit with an extra field of the user's is still a fit
+  noted <- fit1
+  noted$note <- "first try"
+  expect_identical(coef(noted), coef(fit1))
+})
+
+test_that("predictions far outside the data are finite, or an error naming newdata", {
+  far <- c(-1e300, -1e200, 1e200, 1e300)
+  for (type in c("mean", "prompt", "pretrained")) {
+    expect_true(all(is.finite(predict(fit1, far, type = type))), label = type)
+  }
+  for (type in c("posterior", "density")) {
+    value <- predict(fit1, far, type = type, y = c(0, 1e300, -1e300, 0))
+    expect_true(all(is.finite(value) & value >= 0), label = type)
+  }
+  expect_error(predict(fit1, c(0, 1.7e308)), "^`newdata` has row\\(s\\) 2 at which the mean overflows")
+})
+
+test_that("vcov is the same in any units, and refuses variances a double cannot hold", {
+  scaled <- pretrained_model("laplace", eta0 = c(2e6, 0), nu0 = 1e12)
+  in_micro <- fit_cmoe(sim1$x, sim1$y * 1e6, scaled)
+  jac <- diag(c(1, 1e6, 1e6, 1e12))
+  expect_equal(vcov(in_micro), jac %*% vcov(fit1) %*% jac, tolerance = 1e-6, ignore_attr = TRUE)
+  huge <- fit_cmoe(sim1$x, sim1$y * 1e100, pretrained_model("laplace", eta0 = c(2e100, 0), nu0 = 1e200))
+  expect_error(vcov(huge), "^`object` has a variance of `nu` beyond the range of a double")
+  se <- summary(huge)$coefficients$std_error
+  expect_true(all(is.finite(se)))
+  expect_equal(se, c(1, 1e100, 1e100, 1e200) * summary(fit1)$coefficients$std_error, tolerance = 1e-6)
+})
+
+test_that("simulate checks nsim and seed", {
+  expect_error(simulate(fit1, nsim = 0), "^`nsim`")
+  expect_error(simulate(fit1, seed = "a"), "^`seed` must be NULL or a single whole number")
+  expect_error(simulate(fit1, seed = 1.5), "^`seed`")
+  expect_error(simulate(fit1, seed = c(1, 2)), "^`seed`")
 })

@@ -37,7 +37,7 @@ test_that("the covariate dimension is checked against the pre-trained model", {
   f0 <- pretrained_model(eta0 = c(1, 2, 0), nu0 = 1)
   expect_equal(moerates:::cmoe_dimension(cmoe_params(0.3, c(1, 1, 1), 1), f0), 2)
   expect_error(moerates:::cmoe_dimension(cmoe_params(0.3, c(1, 1), 1), f0),
-               "^`params` has d = 1 covariate\\(s\\) but the pre-trained model has 2")
+               "^`params` has d = 1 covariate\\(s\\) but `pretrained` has 2")
   own <- pretrained_model(logdensity = function(x, y) dnorm(y, log = TRUE))
   expect_equal(moerates:::cmoe_dimension(cmoe_params(0.3, c(1, 1, 1, 1), 1), own), 3)
 })
@@ -77,4 +77,24 @@ test_that("bad parameters are R errors naming the argument", {
   fake <- list(lambda = 0.3, eta = c(a1 = 1, b = 0), nu = 1, expert = "linear")
   expect_error(rcmoe(10, fake, f0), "^`params` must be a `cmoe_params` object")
   expect_error(dcmoe(0, 0, fake, f0), "^`params` must be a `cmoe_params` object")
+})
+
+test_that("edited parameter objects are rebuilt or refused, where they enter and when printed", {
+  p <- cmoe_params(0.3, c(1, 0), 1)
+  edited <- function(field, value) {
+    out <- p
+    out[field] <- list(value)
+    out
+  }
+  expect_error(print(edited("eta", "a")), "^`x` holds invalid contents: `eta` must be numeric")
+  expect_error(print(edited("lambda", NULL)), "^`x` holds invalid contents: `lambda` is missing")
+  removed <- p
+  removed$lambda <- NULL
+  expect_error(print(removed), "^`x` lacks the field\\(s\\) `lambda`")
+  expect_error(print(edited("lamda", 0.5)), "^`x` has unknown field\\(s\\) `lamda`")
+  expect_error(print(structure(1, class = "cmoe_params")), "^`x` is not a list")
+  expect_output(print(edited("eta", c(2, 1))), "a1 +b")
+  # 1 / (2 nu) must be a double
+  expect_error(cmoe_params(0.3, c(1, 0), 1e-320), "^`nu` must be at least")
+  expect_identical(moerates:::eta_names(0), "b")
 })

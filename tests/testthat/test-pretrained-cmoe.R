@@ -148,3 +148,58 @@ test_that("bad arguments are R errors naming the argument", {
     expect_null(err$call)
   }
 })
+
+test_that("errors inside a user's functions are reported under the argument's name", {
+  x <- matrix(rnorm(20), 10, 2)
+  y <- rnorm(10)
+  broken <- pretrained_model(logdensity = function(x, y) stop("no model here"),
+                             simulate = function(x) stop("cannot draw"),
+                             mean = function(x) stop("no mean"))
+  p <- cmoe_params(0.3, c(1, 1, 0), 1)
+  expect_error(dcmoe(x, y, p, broken), "^`logdensity` failed with the error: no model here$")
+  expect_error(fit_cmoe(x, y, broken), "^`logdensity` failed with the error: no model here$")
+  expect_error(rcmoe(10, p, broken), "^`simulate` failed with the error: cannot draw$")
+  working <- pretrained_model(logdensity = function(x, y) stats::dnorm(y, log = TRUE),
+                              mean = function(x) stop("no mean"))
+  fit <- fit_cmoe(x, y, working, init = p, control = cmoe_control(max_iter = 0))
+  expect_error(predict(fit, x), "^`mean` failed with the error: no mean$")
+  with_nan <- pretrained_model(logdensity = function(x, y) stats::dnorm(y, log = TRUE),
+                               mean = function(x) rep(NaN, nrow(x)))
+  fit <- fit_cmoe(x, y, with_nan, init = p, control = cmoe_control(max_iter = 0))
+  expect_error(fitted(fit), "^`mean` must return one finite number per row")
+})
+
+test_that("pre-trained models edited by hand are rebuilt, or refused naming the argument", {
+  pre <- pretrained_model("student", eta0 = c(1, 0), nu0 = 1, df = 3)
+  p <- cmoe_params(0.3, c(1, 0), 1)
+  edited <- function(field, value) {
+    out <- pre
+    out[field] <- list(value)
+    out
+  }
+  expect_error(dcmoe(0, 0, p, edited("df", -1)), "^`pretrained` holds invalid contents: `df`")
+  expect_error(dcmoe(0, 0, p, edited("nu", 1)), "^`pretrained` has unknown field\\(s\\) `nu`")
+  expect_error(dcmoe(0, 0, p, edited("family", "cauchy")), "^`pretrained` holds invalid contents: `family`")
+  expect_error(print(edited("eta0", "a")), "^`x` holds invalid contents: `eta0`")
+  no_family <- pre
+  no_family$family <- NULL
+  expect_error(print(no_family), "^`x` lacks the field\\(s\\) `family`")
+  own <- pretrained_model(logdensity = function(x, y) stats::dnorm(y, log = TRUE))
+  own_eta <- own
+  own_eta$eta0 <- c(1, 0)
+  expect_error(dcmoe(0, 0, p, own_eta), "^`pretrained` is a user log-density but holds `eta0`")
+  own_bad <- own
+  own_bad$logdensity <- "dnorm"
+  expect_error(dcmoe(0, 0, p, own_bad), "^`pretrained` holds invalid contents: `logdensity` must be a function")
+  # the smallest squared scale is the smallest normal double
+  expect_error(pretrained_model(eta0 = c(1, 0), nu0 = 1e-320), "^`nu0` must be at least 2.2")
+  expect_s3_class(pretrained_model(eta0 = c(1, 0), nu0 = 1e-300), "cmoe_pretrained")
+})
+
+test_that("a location overflowing in opposite directions is an error naming x", {
+  pre <- pretrained_model("laplace", eta0 = c(2, 2, 0), nu0 = 1)
+  p <- cmoe_params(0.3, c(1, 1, 0), 1)
+  expect_error(dcmoe(cbind(1e308, -1e308), 0, p, pre), "^`x` has row\\(s\\) 1 at which")
+  # one direction only: f0 is 0 there, and so is the density
+  expect_identical(dcmoe(cbind(1e308, 1e308), 0, p, pre), 0)
+})

@@ -136,3 +136,15 @@ test_that("bad arguments are R errors naming the argument", {
     expect_null(err$call)
   }
 })
+
+test_that("draws beyond the range of a double are an error naming their source", {
+  pre <- pretrained_model("laplace", eta0 = c(2, 0), nu0 = 1)
+  set.seed(1)
+  expect_error(rcmoe(50, cmoe_params(0.9, c(1e308, 1), 1), pre, x = rep(10, 50)),
+               "^`params` drew values beyond the range of a double")
+  expect_error(rcmoe(1000, cmoe_params(0.1, c(1, 0), 1),
+                     pretrained_model("student", eta0 = c(1, 0), nu0 = 1, df = 1e-3)),
+               "^`pretrained` drew values beyond the range of a double")
+  far <- rcmoe(50, cmoe_params(0.3, c(-1, 1), 0.5), pre, x = rep(1e300, 50))
+  expect_true(all(is.finite(far$y)))
+})

@@ -232,3 +232,31 @@ test_that("a cmoe study resumes from its checkpoint and refuses another scenario
   expect_error(cmoe_study("merging", power = 0.2, n = c(200, 400), reps = 2, seed = 3,
                           checkpoint = dir), "different study")
 })
+
+test_that("a scenario edited by hand is refused where it enters, naming the argument", {
+  sc <- cmoe_scenario("merging")
+  edited <- function(field, value) {
+    out <- sc
+    out[field] <- list(value)
+    out
+  }
+  cases <- list(truth = edited("truth", function(n) cmoe_params(0.5, c(2, 0), 1)),
+                power = edited("power", 0.2),
+                theory = edited("theory", replace(sc$theory, "loss", -1)),
+                pretrained = edited("pretrained", pretrained_model("laplace", eta0 = c(2, 0), nu0 = 1)),
+                loss = edited("loss", "loss_distinguishable"))
+  for (field in names(cases)) {
+    # the preset is rebuilt from the name and power, so a new power shows in the truth
+    differs <- if (field == "power") "truth" else field
+    expect_error(cmoe_study(cases[[field]], n = c(100, 200), reps = 1),
+                 paste0("^`scenario` was edited: its `", differs, "` is not that of the \"merging\""),
+                 label = field)
+    expect_error(print(cases[[field]]), "^`x` was edited", label = field)
+  }
+  expect_error(print(edited("scenario", "separated")), "^`x` holds invalid contents: `scenario`")
+  expect_error(print(edited("truth", function(n) 1)), "^`x` was edited: its `truth`")
+  no_loss <- sc
+  no_loss$loss <- NULL
+  expect_error(cmoe_study(no_loss), "^`scenario` lacks the field\\(s\\) `loss`")
+  expect_output(print(sc), "merging")
+})
