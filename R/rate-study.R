@@ -412,7 +412,7 @@ new_rate_study <- function(done, n, reps, seed, theory, labels, verbose) {
   failed <- runs$status == "failed"
   first_of <- function(rows, text) {
     sprintf("the first (n = %d, replication %d): %s", runs$n[rows][1], runs$rep[rows][1],
-            text[rows][1])
+            sub("[.[:space:]]+$", "", text[rows][1]))
   }
   if (all(failed)) {
     stop(sprintf("every run of the study failed (%d of %d); %s.", sum(failed), nrow(runs),
