@@ -4,7 +4,7 @@
 #' is estimated at the parametric rate uniformly (Yan et al. 2025): no
 #' non-trivial linear combination of \eqn{f_0}{f0}, the Gaussian prompt
 #' density and its first derivatives in \eqn{(\eta, \nu)} vanishes. In
-#' practice (DESIGN section 3):
+#' practice:
 #' \itemize{
 #'   \item a non-Gaussian \eqn{f_0}{f0} (Laplace, Student) is distinguishable
 #'     from a Gaussian prompt whatever the expert structures (a Student

@@ -1,8 +1,7 @@
 #' Losses of a contaminated mixture of experts fit
 #'
 #' The distances between an estimate and the true prompt that the
-#' convergence theory (Yan et al. 2025, and DESIGN section 3 of this
-#' package) speaks about. With \eqn{\theta = (\eta, \nu)}{theta = (eta, nu)}:
+#' convergence theory of Yan et al. (2025) speaks about. With \eqn{\theta = (\eta, \nu)}{theta = (eta, nu)}:
 #' \describe{
 #'   \item{`lambda`}{\eqn{|\hat\lambda - \lambda^*|}{|lambda_hat - lambda*|};}
 #'   \item{`eta`, `nu`}{\eqn{\|\hat\eta - \eta^*\|}{||eta_hat - eta*||} and

@@ -2,7 +2,7 @@
 #'
 #' The four preset scenarios of [cmoe_study()], each a pre-trained model, a
 #' true prompt that may move with the sample size, and the slopes the theory
-#' (DESIGN section 3) predicts for every metric. One covariate,
+#' of Yan et al. (2025) predicts for every metric. One covariate,
 #' \eqn{x \sim N(0, 1)}{x ~ N(0, 1)}; the prompt is linear in all four.
 #' \describe{
 #'   \item{`"distinguishable"`}{Laplace \eqn{f_0}{f0} with linear expert
@@ -42,6 +42,9 @@
 #'   `power`, `loss` (which loss of [cmoe_loss()] is the scenario's `loss`
 #'   metric) and `theory` (named slopes of the metrics `lambda`, `eta`, `nu`,
 #'   `prompt`, `loss`).
+#' @references Yan, F., Nguyen, H., Le, D., Akbarian, P. and Ho, N. (2025).
+#'   Understanding expert structures on minimax parameter estimation in
+#'   contaminated mixture of experts. AISTATS 2025.
 #' @seealso [cmoe_study()], [distinguishable()].
 #' @examples
 #' sc <- cmoe_scenario("merging")
@@ -141,6 +144,9 @@ print.cmoe_scenario <- function(x, ...) {
 #' @param ... Passed to [rate_study()]: `seed`, `checkpoint`, `verbose`.
 #' @return A [rate_study()] object whose `design` also holds `scenario`
 #'   (the `cmoe_scenario`) and `start`.
+#' @references Yan, F., Nguyen, H., Le, D., Akbarian, P. and Ho, N. (2025).
+#'   Understanding expert structures on minimax parameter estimation in
+#'   contaminated mixture of experts. AISTATS 2025.
 #' @seealso [cmoe_scenario()], [rate_slopes()], [plot.rate_study()].
 #' @examples
 #' study <- cmoe_study("vanishing", n = c(300, 1000, 3000, 10000), reps = 4, seed = 1)
