@@ -39,7 +39,8 @@ cmoe_evaluate <- function(x, y, logf0, params, pretrained = NULL,
                           kernels = getOption("moerates.kernels", "auto")) {
   out <- .cmoe_log_density_cpp(x, y, logf0, params$expert, params,
                                kernel_path(kernels) == "avx2")
-  lost <- which(is.nan(out$logdens) | is.nan(out$posterior))
+  # both terms -Inf: the portable and AVX2 code disagree on 0 / 0, so decide here
+  lost <- which(is.nan(out$logdens) | is.nan(out$posterior) | out$logdens == -Inf)
   if (length(lost) > 0) {
     out$logdens[lost] <- -Inf
     out$posterior[lost] <- if (is.null(pretrained)) NA_real_ else
