@@ -93,17 +93,13 @@ methods <- c("plain", "squarem", "mclust")
 started <- proc.time()[["elapsed"]]
 
 # The data set and start of run (n_index, rep) of configuration (model, k) in
-# reproduce_gmoe("paper", "converged"): rate_study()'s stream for that design
-# row, then the study's simulate() and fit()'s init_near_truth().
-run_streams <- function(seed, count) {
-  RNGkind("L'Ecuyer-CMRG")
-  set.seed(seed)
-  s <- .Random.seed
-  lapply(seq_len(count), function(i) s <<- parallel::nextRNGStream(s))
-}
-run_data <- function(truth, k, n_index, rep, streams) {
-  assign(".Random.seed", streams[[n_index + (rep - 1L) * length(grid)]], envir = globalenv())
+# reproduce_gmoe("paper", "converged"): rate_study()'s stream for that run
+# (keyed by its sample size, which repeat of that size it is, and its
+# replication), then the study's simulate() and fit()'s init_near_truth().
+run_data <- function(truth, k, n_index, rep, seed) {
   n <- grid[n_index]
+  occurrence <- sum(grid[seq_len(n_index)] == n)
+  assign(".Random.seed", moerates:::run_seed(seed, n, rep, occurrence), envir = globalenv())
   sim <- rgmoe(n, truth)
   list(x = sim$x, y = sim$y, start = init_near_truth(truth, k, n), n = n)
 }
@@ -145,9 +141,8 @@ for (ci in seq_len(nrow(configs))) {
   model <- configs$model[ci]
   k <- configs$k[ci]
   truth <- gmoe_paper_truth(model)
-  streams <- run_streams(study_seed + 10L * model + k, length(grid) * max(sub_reps))
   for (ni in sub_index) for (rep in sub_reps) {
-    d <- run_data(truth, k, ni, rep, streams)
+    d <- run_data(truth, k, ni, rep, study_seed + 10L * model + k)
     n <- d$n
     key <- list(model = model, k = k, n = n, rep = rep)
     gc()
