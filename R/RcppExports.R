@@ -13,12 +13,16 @@
     .Call(`_moerates_cmoe_mstep_cpp`, x, y, w, expert, start, mstep_iter, bounds, avx2)
 }
 
-.gmoe_fit_cpp <- function(x, y, start, max_iter, tol, scheme, threads, avx2, bounds, newton_switch = 1.0) {
-    .Call(`_moerates_gmoe_fit_cpp`, x, y, start, max_iter, tol, scheme, threads, avx2, bounds, newton_switch)
+.gmoe_fit_cpp <- function(x, y, start, max_iter, tol, scheme, threads, avx2, bounds) {
+    .Call(`_moerates_gmoe_fit_cpp`, x, y, start, max_iter, tol, scheme, threads, avx2, bounds)
 }
 
 .gmoe_information_cpp <- function(x, y, params, threads, avx2) {
     .Call(`_moerates_gmoe_information_cpp`, x, y, params, threads, avx2)
+}
+
+.gmoe_pack_cpp <- function(params) {
+    .Call(`_moerates_gmoe_pack_cpp`, params)
 }
 
 .gmoe_unpack_cpp <- function(theta, like) {

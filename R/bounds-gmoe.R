@@ -46,9 +46,11 @@
 #' are the weighted least-squares fit within their box (an active-set
 #' solver of \eqn{d + 1} variables); \eqn{\nu_j} is the weighted mean
 #' squared residual or `nu_min`, whichever is larger. A component whose
-#' summed responsibility falls below `weight_min` \eqn{\times n} has
-#' collapsed: it keeps its atom at the minimum weight. Newton steps (see
-#' [gmoe_control()]) hold the parameters on an active bound fixed.
+#' summed responsibility falls below \eqn{10^{-10} n} has collapsed (the
+#' data hold nothing of it): it keeps its atom, brought within the bounds,
+#' and the iteration is recorded. Newton steps (see [gmoe_control()]) hold
+#' the parameters on an active bound fixed (a component whose weight is on
+#' its bound, whole), and leave them to the EM steps.
 #'
 #' Every fit reports, per component, which bounds are active at its end
 #' (`fit$diagnostics$bounds`); `print()` and `summary()` say so.

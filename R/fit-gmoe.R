@@ -115,12 +115,17 @@ print.gmoe_control <- function(x, ...) {
   invisible(x)
 }
 
-#' Fit a Gaussian-gated mixture of experts by EM
+#' Fit a Gaussian-gated mixture of experts by maximum likelihood
 #'
 #' Maximum-likelihood fit of a \eqn{k}-component Gaussian-gated mixture of
-#' experts by the EM algorithm, written in C++. The likelihood is the joint
+#' experts over a compact parameter space ([gmoe_bounds()]), by EM,
+#' SQUAREM and Newton steps on the analytic observed information (see
+#' [gmoe_control()]), written in C++. The likelihood is the joint
 #' likelihood of \eqn{(x, y)}, as in the theory and the published
-#' simulations. From the same start, the EM iterates equal those of
+#' simulations. The fit stops where the estimated remaining gain in
+#' log-likelihood is below `control$tol`, a test whose meaning does not
+#' change with \eqn{n}. From the same start, plain EM's iterates
+#' (`accelerate = "none"`, no bound active) equal those of
 #' `mclust::emVVV()` (that is, `mclust::em(modelName = "VVV")`, with the
 #' start's Cholesky factors in `variance$cholsigma`) on `cbind(x, y)`
 #' mapped through
@@ -135,8 +140,8 @@ print.gmoe_control <- function(x, ...) {
 #' near `1e-150` or `1e150` fit like data near 1. Where a double cannot hold
 #' the answer (a variance of data near `1e300` exceeds the largest double,
 #' one of data near `1e-300` is below the smallest) the fit stops with an
-#' error that says so. The variance floors apply in the standardised units
-#' (see [gmoe_control()]).
+#' error that says so. Bounds given in the data's units are mapped into the
+#' standardised units exactly (see [gmoe_bounds()]).
 #'
 #' **Covariates.** A Gaussian gate needs covariates whose covariance is not
 #' singular. A constant covariate, and columns that are collinear
@@ -157,9 +162,11 @@ print.gmoe_control <- function(x, ...) {
 #' `n_starts > 1` the random starts are repeated and the fit with the highest
 #' log-likelihood is kept. All randomness goes through R's generator.
 #'
-#' Degenerate fits never return NaN and never drop a component: variances are
-#' floored and collapsed components kept (see [gmoe_control()]); what
-#' happened is recorded in `$diagnostics` and reported by [is_degenerate()].
+#' Degenerate fits never return NaN and never drop a component: variances
+#' stay within their bounds and collapsed components are kept (see
+#' [gmoe_bounds()]); what happened is recorded in `$diagnostics` and
+#' reported by [is_degenerate()]. A start given as a [gmoe_params()] object
+#' must lie within the bounds.
 #'
 #' @param x Covariates (an \eqn{n \times d}{n x d} numeric matrix, data frame
 #'   or, for \eqn{d = 1}, vector), or a formula `y ~ x1 + x2` with `data`.
@@ -177,13 +184,18 @@ print.gmoe_control <- function(x, ...) {
 #' @return An object of class `gmoe_fit`: a list with `params` (a
 #'   `gmoe_params`), `loglik`, `loglik_trace` (at the start and after each
 #'   iteration), `iterations`, `converged`, `responsibilities`
-#'   (\eqn{n \times k}{n x k}), `diagnostics` (per component: number of
-#'   M-steps in which \eqn{\Gamma_j} or \eqn{\nu_j} was floored, iteration at
-#'   which it collapsed, its final effective size; the number of
-#'   log-likelihood decreases, of SQUAREM cycles that fell back to the plain
-#'   EM step, `passes`, the number of E-steps, i.e. passes over the data,
-#'   which measures the fit's cost, and `kernels`, the code path the passes
-#'   ran, `"avx2"` or `"portable"`; see [gmoe_control()]), `start`, `starts`
+#'   (\eqn{n \times k}{n x k}), `diagnostics` (`components`, per
+#'   component: number of M-steps in which the bound on \eqn{\Gamma_j} or
+#'   \eqn{\nu_j} was active, iteration at which it collapsed, its final
+#'   effective size; `bounds`, per component, whether the bound on its
+#'   weight, \eqn{\Gamma_j}, \eqn{\nu_j}, \eqn{a_j} (any coordinate) and
+#'   \eqn{b_j} is active at the end; `remaining_gain`, for a converged fit,
+#'   the Newton decrement at which it stopped (`NULL` otherwise); the number
+#'   of log-likelihood decreases, of SQUAREM cycles that fell back to the
+#'   plain EM step, `passes`, the number of passes over the data, which
+#'   measures the fit's cost, of which `information_passes` computed the
+#'   observed information, `newton_steps`, and `kernels`, the code path the
+#'   passes ran, `"avx2"` or `"portable"`; see [gmoe_control()]), `start`, `starts`
 #'   (log-likelihood of every start), the data `x`, `y`, `control` and
 #'   `call`.
 #' @seealso [gmoe_control()], [predict.gmoe_fit()], [voronoi_loss()].
@@ -473,8 +485,9 @@ new_gmoe_fit <- function(res, start, start_logliks, units, x, y, control, call) 
   params <- checked_from_units(res$params, units)
   collapsed <- which(!is.na(diagnostics$collapsed_at))
   if (length(collapsed)) {
-    warning(sprintf("component(s) %s collapsed (summed responsibility below weight_min * n); kept with their atoms at the minimum weight %g.",
-                    paste(collapsed, collapse = ", "), control$bounds$weight_min),
+    warning(sprintf("component(s) %s collapsed (summed responsibility below 1e-10 * n); kept with their atoms, at weight %s.",
+                    paste(collapsed, collapse = ", "),
+                    paste(format(res$params$pi[collapsed], digits = 3), collapse = ", ")),
             call. = FALSE)
   }
   if (res$nonfinite) {

@@ -67,8 +67,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // gmoe_fit_cpp
-Rcpp::List gmoe_fit_cpp(const Rcpp::NumericMatrix& x, const Rcpp::NumericVector& y, const Rcpp::List& start, int max_iter, double tol, const std::string& scheme, int threads, bool avx2, const Rcpp::List& bounds, double newton_switch);
-RcppExport SEXP _moerates_gmoe_fit_cpp(SEXP xSEXP, SEXP ySEXP, SEXP startSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP schemeSEXP, SEXP threadsSEXP, SEXP avx2SEXP, SEXP boundsSEXP, SEXP newton_switchSEXP) {
+Rcpp::List gmoe_fit_cpp(const Rcpp::NumericMatrix& x, const Rcpp::NumericVector& y, const Rcpp::List& start, int max_iter, double tol, const std::string& scheme, int threads, bool avx2, const Rcpp::List& bounds);
+RcppExport SEXP _moerates_gmoe_fit_cpp(SEXP xSEXP, SEXP ySEXP, SEXP startSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP schemeSEXP, SEXP threadsSEXP, SEXP avx2SEXP, SEXP boundsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -81,8 +81,7 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
     Rcpp::traits::input_parameter< bool >::type avx2(avx2SEXP);
     Rcpp::traits::input_parameter< const Rcpp::List& >::type bounds(boundsSEXP);
-    Rcpp::traits::input_parameter< double >::type newton_switch(newton_switchSEXP);
-    rcpp_result_gen = Rcpp::wrap(gmoe_fit_cpp(x, y, start, max_iter, tol, scheme, threads, avx2, bounds, newton_switch));
+    rcpp_result_gen = Rcpp::wrap(gmoe_fit_cpp(x, y, start, max_iter, tol, scheme, threads, avx2, bounds));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -98,6 +97,17 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
     Rcpp::traits::input_parameter< bool >::type avx2(avx2SEXP);
     rcpp_result_gen = Rcpp::wrap(gmoe_information_cpp(x, y, params, threads, avx2));
+    return rcpp_result_gen;
+END_RCPP
+}
+// gmoe_pack_cpp
+Rcpp::NumericVector gmoe_pack_cpp(const Rcpp::List& params);
+RcppExport SEXP _moerates_gmoe_pack_cpp(SEXP paramsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type params(paramsSEXP);
+    rcpp_result_gen = Rcpp::wrap(gmoe_pack_cpp(params));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -172,8 +182,9 @@ static const R_CallMethodDef CallEntries[] = {
     {"_moerates_cmoe_em_cpp", (DL_FUNC) &_moerates_cmoe_em_cpp, 11},
     {"_moerates_cmoe_log_density_cpp", (DL_FUNC) &_moerates_cmoe_log_density_cpp, 6},
     {"_moerates_cmoe_mstep_cpp", (DL_FUNC) &_moerates_cmoe_mstep_cpp, 8},
-    {"_moerates_gmoe_fit_cpp", (DL_FUNC) &_moerates_gmoe_fit_cpp, 10},
+    {"_moerates_gmoe_fit_cpp", (DL_FUNC) &_moerates_gmoe_fit_cpp, 9},
     {"_moerates_gmoe_information_cpp", (DL_FUNC) &_moerates_gmoe_information_cpp, 5},
+    {"_moerates_gmoe_pack_cpp", (DL_FUNC) &_moerates_gmoe_pack_cpp, 1},
     {"_moerates_gmoe_unpack_cpp", (DL_FUNC) &_moerates_gmoe_unpack_cpp, 2},
     {"_moerates_gmoe_mstep_cpp", (DL_FUNC) &_moerates_gmoe_mstep_cpp, 6},
     {"_moerates_gmoe_log_density_cpp", (DL_FUNC) &_moerates_gmoe_log_density_cpp, 5},

@@ -347,6 +347,42 @@ void accumulate(const ConstMat& x, const ConstVec& y, const ConstMat& resp,
 
 namespace {
 
+// Below this fraction of the observations a component's summed
+// responsibility carries no usable information on its atom.
+const double kCollapsed = 1e-10;
+
+// The covariance nearest s in the Gaussian likelihood under the bound
+// gamma - diag(bounds.gamma) >= 0: the eigenvalues of D^-1/2 s D^-1/2
+// clipped below at 1 (D = diag(bounds.gamma)). Returns whether the bound
+// was active; `out` is s itself otherwise.
+bool bound_gamma(const Eigen::MatrixXd& s, const Bounds& bounds, Eigen::MatrixXd& out) {
+  const Eigen::VectorXd root = bounds.gamma.cwiseSqrt();
+  const Eigen::MatrixXd inv_root2 = root.cwiseInverse() * root.cwiseInverse().transpose();
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(s.cwiseProduct(inv_root2));
+  out = s;
+  if (!(eig.eigenvalues().minCoeff() < 1.0)) return false;
+  out.noalias() = eig.eigenvectors() * eig.eigenvalues().cwiseMax(1.0).asDiagonal() *
+                  eig.eigenvectors().transpose();
+  out = out.cwiseProduct(root * root.transpose());
+  return true;
+}
+
+// A collapsed component's atom, brought within the bounds (it already is
+// for every iterate but a start made from a partition).
+void bound_atom(int j, const Bounds& bounds, GmoeParams& p) {
+  Eigen::MatrixXd gam;
+  bound_gamma(p.gamma(j), bounds, gam);
+  p.gamma(j) = gam;
+  p.nu(j) = std::max(p.nu(j), bounds.nu);
+  for (int l = 0; l < p.d(); ++l) {
+    p.a(j, l) = std::min(std::max(p.a(j, l), -bounds.a_max(l)), bounds.a_max(l));
+  }
+  if (bounds.intercept_bounded()) {
+    const double beta = bounds.shifted_intercept(p.b(j), p.a.row(j));
+    p.b(j) += std::min(std::max(beta, bounds.b_lo), bounds.b_hi) - beta;
+  }
+}
+
 // Weights maximising sum_j n_j log pi_j over the simplex with pi_j >= floor
 // (k * floor < 1): pi_j = max(floor, n_j / lambda), the components below the
 // floor being those with the smallest n_j. When no weight reaches the floor
@@ -385,10 +421,7 @@ void m_step(const ComponentStats& stats, int n, const Bounds& bounds,
   const bool intercept_bounded = bounds.intercept_bounded();
   Eigen::VectorXd mean(q), sxy(d), a(d), pi(p.k());
   Eigen::MatrixXd s(q, q), gam(d, d);
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(d);
   Eigen::LLT<Eigen::MatrixXd> llt(d);
-  const Eigen::VectorXd root = bounds.gamma.cwiseSqrt();
-  const Eigen::MatrixXd inv_root2 = root.cwiseInverse() * root.cwiseInverse().transpose();
   // (a, beta) with beta = b - b_shift'a, for the intercept bound
   Eigen::MatrixXd h_ab(q, q);
   Eigen::VectorXd g_ab(q), t_ab(q), lo_ab(q), hi_ab(q);
@@ -397,10 +430,11 @@ void m_step(const ComponentStats& stats, int n, const Bounds& bounds,
   water_fill(stats.s0, n, bounds.weight, pi);
   for (int j = 0; j < p.k(); ++j) {
     const double nk = stats.s0(j);
-    if (!(nk >= bounds.weight * n)) {
+    if (!(nk >= kCollapsed * n)) {
       // A collapsed component keeps its atom, so it stays in the fit (and in
       // the diagnostics) instead of turning into NaN or being dropped.
       if (diag.collapsed_at(j) == 0) diag.collapsed_at(j) = iteration;
+      bound_atom(j, bounds, p);
       continue;
     }
     const Eigen::VectorXd off = stats.s1.col(j) / nk;
@@ -414,14 +448,7 @@ void m_step(const ComponentStats& stats, int n, const Bounds& bounds,
     sxy = s.col(d).head(d);
     const double syy = s(d, d);
 
-    gam = sxx;
-    eig.compute(sxx.cwiseProduct(inv_root2));
-    if (eig.eigenvalues().minCoeff() < 1.0) {
-      gam.noalias() = eig.eigenvectors() * eig.eigenvalues().cwiseMax(1.0).asDiagonal() *
-                      eig.eigenvectors().transpose();
-      gam = gam.cwiseProduct(root * root.transpose());
-      ++diag.gamma_floor_hits(j);
-    }
+    if (bound_gamma(sxx, bounds, gam)) ++diag.gamma_floor_hits(j);
 
     // The expert: least squares, within the bounds on (a, b) when there are any.
     double b_j, nu;

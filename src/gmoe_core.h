@@ -42,7 +42,7 @@ struct GmoeParams {
 struct Bounds {
   Eigen::VectorXd gamma;    // d: Gamma_j - diag(gamma) positive semidefinite
   double nu = 0;            // nu_j >= nu
-  double weight = 0;        // pi_j >= weight (k * weight < 1); below it a component collapses
+  double weight = 0;        // pi_j >= weight (k * weight < 1)
   Eigen::VectorXd a_max;    // d: |a_jl| <= a_max(l), +inf where unbounded
   Eigen::VectorXd b_shift;  // d: the bound on the intercept is on b_j - b_shift' a_j
   double b_lo = -std::numeric_limits<double>::infinity();
@@ -199,9 +199,9 @@ double e_step(const ConstMat& x, const ConstVec& y, const GmoeParams& p,
 // D^-1/2 S D^-1/2 clipped below at 1 (D = diag(bounds.gamma)); (a_j, b_j)
 // by least squares within their box (box_qp.h); nu_j, the mean squared
 // residual or its floor. A component whose summed responsibility is below
-// bounds.weight * n has collapsed: it keeps its atom (a generalised EM step,
-// so the log-likelihood still does not decrease) and the iteration is
-// recorded. Counts the active Gamma and nu bounds in diag.
+// 1e-10 n has collapsed: it keeps its atom (brought within the bounds; a
+// generalised EM step, so the log-likelihood still does not decrease) and
+// the iteration is recorded. Counts the active Gamma and nu bounds in diag.
 void m_step(const ComponentStats& stats, int n, const Bounds& bounds,
             int iteration, GmoeParams& p, EmDiagnostics& diag);
 

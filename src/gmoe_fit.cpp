@@ -3,10 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 #include <vector>
-#include <cstdio>
-#include <cstdlib>
 
 #include "gmoe_newton.h"
 #include "squarem.h"
@@ -111,25 +110,18 @@ class GmoeMap {
   int iteration_ = 0;
 };
 
-// The Newton decrement at p over the parameters that are free there, with
-// what the Newton iteration needs to step from p.
-struct NewtonPoint {
+// What holds at a point for the Newton steps: the parametrisation (a
+// collapsed component, whose weight sits on its floor, is held whole and
+// leaves the weights' log-ratios), the box on theta, the parameters held by
+// bounds other than a box, and whether there are any.
+struct Frame {
   ThetaLayout layout;
-  Eigen::VectorXd theta, lo, hi;  // theta and its box (+-inf where none)
-  std::vector<int> free;          // indices of theta not held
-  bool held_other = false;        // a bound other than a box holds somewhere
-  Information info;
-  Eigen::VectorXd score;  // on the free indices
-  Eigen::MatrixXd minus_hessian;
+  Eigen::VectorXd lo, hi;  // box on theta, +-inf where none
+  std::vector<bool> held;  // held whatever the gradient
+  bool held_other = false;
 };
 
-// Slack within which a parameter counts as on its box bound.
-bool on_bound(double v, double bound) {
-  return std::isfinite(bound) && std::fabs(v - bound) <= 1e-9 * std::max(1.0, std::fabs(bound));
-}
-
-NewtonPoint newton_point(const ConstMat& x, const ConstVec& y, const GmoeParams& p,
-                         const Bounds& bounds, const FitOptions& options, EmDiagnostics& diag) {
+Frame frame_at(const GmoeParams& p, const Bounds& bounds) {
   const int k = p.k(), d = p.d();
   const BoundActivity act = bound_activity(p, bounds);
   std::vector<bool> weight_free(k);
@@ -138,172 +130,263 @@ NewtonPoint newton_point(const ConstMat& x, const ConstVec& y, const GmoeParams&
     weight_free[j] = !act.weight(j);
     any_free = any_free || weight_free[j];
   }
-  // every weight at its floor cannot happen (k * floor < 1); be safe
-  if (!any_free) weight_free.assign(k, true);
-  NewtonPoint point{ThetaLayout(k, d, weight_free), {}, {}, {}, {}, false, {}, {}, {}};
-  const ThetaLayout& layout = point.layout;
-  ++diag.passes;
-  ++diag.information_passes;
-  point.info = information(x, y, p, layout, options.threads, options.avx2);
-  point.theta = layout.pack(p);
+  if (!any_free) weight_free.assign(k, true);  // k * floor < 1 forbids it; be safe
+  const ThetaLayout layout(k, d, weight_free);
   const int size = layout.size();
   const double inf = std::numeric_limits<double>::infinity();
-  point.lo = Eigen::VectorXd::Constant(size, -inf);
-  point.hi = Eigen::VectorXd::Constant(size, inf);
-  std::vector<bool> held(size, false);
+  Frame frame{layout, Eigen::VectorXd::Constant(size, -inf), Eigen::VectorXd::Constant(size, inf),
+              std::vector<bool>(size, false), false};
   for (int j = 0; j < k; ++j) {
     const int at = layout.block(j);
-    point.lo(at + layout.log_nu_at()) = std::log(bounds.nu);
+    frame.lo(at + layout.log_nu_at()) = std::log(bounds.nu);
     for (int l = 0; l < d; ++l) {
-      point.lo(at + layout.a_at(l)) = -bounds.a_max(l);
-      point.hi(at + layout.a_at(l)) = bounds.a_max(l);
+      frame.lo(at + layout.a_at(l)) = -bounds.a_max(l);
+      frame.hi(at + layout.a_at(l)) = bounds.a_max(l);
     }
     // with one covariate the Gamma bound is a box on log R = -log(Gamma) / 2
-    if (d == 1) point.hi(at + layout.r_at(0, 0)) = -0.5 * std::log(bounds.gamma(0));
-    const bool whole = !weight_free[j];  // a collapsed component is held
-    for (int q = 0; q < layout.block_size(); ++q) held[at + q] = whole;
+    if (d == 1) frame.hi(at + layout.r_at(0, 0)) = -0.5 * std::log(bounds.gamma(0));
+    const bool whole = !weight_free[j];
+    for (int q = 0; q < layout.block_size(); ++q) frame.held[at + q] = whole;
     if (d > 1 && act.gamma(j)) {
       for (int m = 0; m < d; ++m) {
-        for (int l = m; l < d; ++l) held[at + layout.r_at(l, m)] = true;
+        for (int l = m; l < d; ++l) frame.held[at + layout.r_at(l, m)] = true;
       }
     }
     if (act.b(j)) {
-      for (int l = 0; l < d; ++l) held[at + layout.a_at(l)] = true;
-      held[at + layout.b_at()] = true;
+      for (int l = 0; l < d; ++l) frame.held[at + layout.a_at(l)] = true;
+      frame.held[at + layout.b_at()] = true;
     }
-    point.held_other = point.held_other || whole || (d > 1 && act.gamma(j)) || act.b(j);
+    frame.held_other = frame.held_other || whole || (d > 1 && act.gamma(j)) || act.b(j);
   }
-  // a box bound holds a parameter when the log-likelihood rises beyond it
-  const Eigen::VectorXd& g = point.info.score;
-  for (int i = 0; i < size; ++i) {
-    if ((on_bound(point.theta(i), point.lo(i)) && g(i) <= 0) ||
-        (on_bound(point.theta(i), point.hi(i)) && g(i) >= 0)) {
-      held[i] = true;
-    }
-    if (!held[i]) point.free.push_back(i);
-  }
-  const int nf = static_cast<int>(point.free.size());
-  point.score.resize(nf);
-  point.minus_hessian.resize(nf, nf);
-  for (int a = 0; a < nf; ++a) {
-    point.score(a) = g(point.free[a]);
-    for (int b = 0; b < nf; ++b) point.minus_hessian(a, b) = -point.info.hessian(point.free[a], point.free[b]);
-  }
-  return point;
+  return frame;
 }
 
-// The fit's state between iterations.
-class Fitter {
+bool same_frame(const Frame& a, const Frame& b) {
+  if (a.held != b.held || a.layout.size() != b.layout.size()) return false;
+  for (int j = 0; j < a.layout.k(); ++j) {
+    if (a.layout.weight_free(j) != b.layout.weight_free(j)) return false;
+  }
+  return true;
+}
+
+// Whether theta_i sits on its box bound.
+bool on_bound(double v, double bound) {
+  return std::isfinite(bound) && std::fabs(v - bound) <= 1e-9 * std::max(1.0, std::fabs(bound));
+}
+
+// The indices of theta free at a point: not held by the frame, and not on a
+// box bound beyond which the log-likelihood rises.
+std::vector<int> free_indices(const Frame& frame, const Eigen::VectorXd& theta,
+                              const Eigen::VectorXd& g) {
+  std::vector<int> free;
+  for (int i = 0; i < theta.size(); ++i) {
+    const bool pinned = (on_bound(theta(i), frame.lo(i)) && g(i) <= 0) ||
+                        (on_bound(theta(i), frame.hi(i)) && g(i) >= 0);
+    if (!frame.held[i] && !pinned) free.push_back(i);
+  }
+  return free;
+}
+
+Eigen::VectorXd gather(const Eigen::VectorXd& v, const std::vector<int>& at) {
+  Eigen::VectorXd out(at.size());
+  for (size_t a = 0; a < at.size(); ++a) out(a) = v(at[a]);
+  return out;
+}
+
+// The Newton phase of a fit. Its model of the log-likelihood at the current
+// point is the score and either the exact observed information there (one
+// information pass, about fifteen times an E-step's cost) or that of an
+// earlier point carried along the steps by BFGS updates from the scores of
+// the E-steps (Fisher's identity gives them without a pass of their own);
+// the information is computed afresh every kMaxAge steps, where the free
+// parameters change, after a failed step, and where the updated model's
+// decrement falls below kExactBelow. The stopping test is made with the
+// exact information only.
+class NewtonPhase {
  public:
-  Fitter(const ConstMat& x, const ConstVec& y, const FitOptions& options, const Bounds& bounds,
-         GmoeMap& map, EmDiagnostics& diag)
-      : x_(x), y_(y), options_(options), bounds_(bounds), map_(map), diag_(diag) {}
+  NewtonPhase(const ConstMat& x, const ConstVec& y, const FitOptions& options,
+              const Bounds& bounds, GmoeMap& map, ComponentStats& stats, EmDiagnostics& diag)
+      : x_(x), y_(y), options_(options), bounds_(bounds), map_(map), stats_(stats),
+        best_stats_(stats), diag_(diag) {}
 
   // The Newton decrement at p, with one information pass.
   double decrement(const GmoeParams& p) {
-    const NewtonPoint point = newton_point(x_, y_, p, bounds_, options_, diag_);
-    return QuadraticModel(point.minus_hessian, point.score).decrement();
+    refresh(p);
+    return QuadraticModel(minus_h_, gather(g_, free_)).decrement();
   }
 
-  // One Newton iteration from p, whose log-likelihood is ll. Returns the new log-likelihood; sets converged and remaining when the
-  // stopping test passes at the returned p.
-  double newton_iteration(GmoeParams& p, double ll, bool& converged, double& remaining) {
-    const NewtonPoint point = newton_point(x_, y_, p, bounds_, options_, diag_);
-    const QuadraticModel model(point.minus_hessian, point.score);
-    const double dec = model.decrement();
-    if (options_.tol > 0 && dec < options_.tol) {
-      if (!point.held_other) {
-        converged = true;
-        remaining = dec;
-        return ll;
-      }
-      // the held blocks answer to EM, which handles every bound exactly
-      map_.evaluate(p);
-      GmoeParams next = p;
-      const double ll_next = map_.em_step(next);
-      converged = !(ll_next - ll >= options_.tol);
-      if (converged) remaining = dec;
-      if (std::isfinite(ll_next) && ll_next >= ll) {
-        p = next;
-        return ll_next;
-      }
-      return ll;
-    }
-    const int nf = static_cast<int>(point.free.size());
-    for (int attempt = 0; attempt < 3 && nf > 0; ++attempt) {
-      Eigen::VectorXd s = model.step(radius_);
-      Eigen::VectorXd theta = point.theta;
-      for (int a = 0; a < nf; ++a) {
-        const int i = point.free[a];
-        theta(i) = std::min(std::max(theta(i) + s(a), point.lo(i)), point.hi(i));
-        s(a) = theta(i) - point.theta(i);
-      }
-      GmoeParams trial = point.layout.unpack(theta, p);
-      for (int shrink = 0; shrink < 30 && !within_bounds(trial, bounds_); ++shrink) {
-        s *= 0.5;
-        for (int a = 0; a < nf; ++a) theta(point.free[a]) = point.theta(point.free[a]) + s(a);
-        trial = point.layout.unpack(theta, p);
-      }
-      const double step_norm = s.norm();
-      if (!within_bounds(trial, bounds_) || !(step_norm > 0)) {
-        radius_ = std::max(step_norm, radius_) / 4;
+  // One Newton iteration from p, whose log-likelihood is ll. Returns the new
+  // log-likelihood; sets converged and remaining when the stopping test
+  // passes at the returned p.
+  double iterate(GmoeParams& p, double ll, bool& converged, double& remaining) {
+    if (!valid_) refresh(p);
+    for (int attempt = 0;; ++attempt) {
+      const QuadraticModel model(minus_h_, gather(g_, free_));
+      const double dec = model.decrement();
+      // Near a maximum the model is the exact one, so that the path (and
+      // the point of every stopping test) does not depend on tol: a fit
+      // with a smaller tol runs on along the same path.
+      if (!exact_ && dec < kExactBelow) {
+        refresh(p);
         continue;
       }
-      const double predicted = model.gain(s);
-      const double ll_trial = map_.evaluate(trial);
-      if (!std::isfinite(ll_trial)) {
-        radius_ = step_norm / 4;
-        continue;
+      if (options_.tol > 0 && exact_ && dec < options_.tol) {
+        return stop_test(p, ll, dec, converged, remaining);
       }
-      const double ratio = (ll_trial - ll) / predicted;
-      if (std::getenv("MLE_DEBUG")) std::fprintf(stderr, "nf %d dec %.3g lmin %.3g radius %.3g step %.3g pred %.3g gain %.3g ratio %.3f\n", nf, dec, model.min_eigenvalue(), radius_, step_norm, predicted, ll_trial - ll, ratio);
-      if (ratio > 0.75 && step_norm > 0.9 * radius_) {
-        radius_ = 2 * radius_;
-      } else if (ratio < 0.25) {
-        radius_ = step_norm / 4;
-      }
-      if (ll_trial > ll) {
-        ++diag_.newton_steps;
-        double best = ll_trial;
-        p = trial;
-        // Where the log-likelihood rose more than the model predicted, the
-        // model's maximiser falls short (a curved ridge): double the step
-        // while the log-likelihood keeps rising, one E-step pass each.
-        double mult = 2.0;
-        for (int e = 0; e < 10 && ratio > extrapolate_ratio(); ++e, mult *= 2.0) {
-          Eigen::VectorXd far = point.theta;
-          for (int a = 0; a < nf; ++a) {
-            const int i = point.free[a];
-            far(i) = std::min(std::max(far(i) + mult * s(a), point.lo(i)), point.hi(i));
-          }
-          const GmoeParams next = point.layout.unpack(far, p);
-          if (!within_bounds(next, bounds_)) break;
-          const double ll_next = map_.evaluate(next);
-          if (!(ll_next > best)) break;
-          best = ll_next;
-          p = next;
-        }
-        return best;
-      }
+      if (attempt >= 3 || free_.empty()) break;
+      double gained = ll;
+      if (try_step(model, p, ll, gained)) return gained;
+      // a failed step of an updated model is retried with the exact one
+      if (!exact_) refresh(p);
     }
     // no step rose: a SQUAREM cycle instead (the safeguard)
+    valid_ = false;
     const double ll_now = map_.evaluate(p);
     double em_gain = 0;
     return squarem_cycle(map_, p, ll_now, diag_.squarem_fallbacks, em_gain);
   }
 
  private:
+  void refresh(const GmoeParams& p) {
+    frame_ = std::make_unique<Frame>(frame_at(p, bounds_));
+    ++diag_.passes;
+    ++diag_.information_passes;
+    const Information info = information(x_, y_, p, frame_->layout, options_.threads, options_.avx2);
+    theta_ = frame_->layout.pack(p);
+    g_ = info.score;
+    free_ = free_indices(*frame_, theta_, g_);
+    const int nf = static_cast<int>(free_.size());
+    minus_h_.resize(nf, nf);
+    for (int a = 0; a < nf; ++a) {
+      for (int b = 0; b < nf; ++b) minus_h_(a, b) = -info.hessian(free_[a], free_[b]);
+    }
+    valid_ = exact_ = true;
+    age_ = 0;
+  }
+
+  // The decrement is below tol at p with the exact information. Where a
+  // bound other than a box holds, the held blocks answer to EM, which
+  // handles every bound exactly: a plain EM step must gain less than tol.
+  double stop_test(GmoeParams& p, double ll, double dec, bool& converged, double& remaining) {
+    if (!frame_->held_other) {
+      converged = true;
+      remaining = dec;
+      return ll;
+    }
+    valid_ = false;
+    map_.evaluate(p);
+    GmoeParams next = p;
+    const double ll_next = map_.em_step(next);
+    converged = !(ll_next - ll >= options_.tol);
+    if (converged) remaining = dec;
+    if (std::isfinite(ll_next) && ll_next >= ll) {
+      p = next;
+      return ll_next;
+    }
+    return ll;
+  }
+
+  // A trust-region step from p; on success p and the model move to the new
+  // point and `gained` holds its log-likelihood.
+  bool try_step(const QuadraticModel& model, GmoeParams& p, double ll, double& gained) {
+    const Frame& frame = *frame_;
+    const int nf = static_cast<int>(free_.size());
+    Eigen::VectorXd s = model.step(radius_);
+    Eigen::VectorXd theta = theta_;
+    auto place = [&](double mult) {
+      for (int a = 0; a < nf; ++a) {
+        const int i = free_[a];
+        theta(i) = std::min(std::max(theta_(i) + mult * s(a), frame.lo(i)), frame.hi(i));
+      }
+    };
+    place(1.0);
+    for (int a = 0; a < nf; ++a) s(a) = theta(free_[a]) - theta_(free_[a]);
+    GmoeParams trial = frame.layout.unpack(theta, p);
+    for (int shrink = 0; shrink < 30 && !within_bounds(trial, bounds_); ++shrink) {
+      s *= 0.5;
+      place(1.0);
+      trial = frame.layout.unpack(theta, p);
+    }
+    const double step_norm = s.norm();
+    if (!within_bounds(trial, bounds_) || !(step_norm > 0)) {
+      radius_ = std::max(step_norm, radius_) / 4;
+      return false;
+    }
+    const double predicted = model.gain(s);
+    const double ll_trial = map_.evaluate(trial);
+    if (!std::isfinite(ll_trial)) {
+      radius_ = step_norm / 4;
+      return false;
+    }
+    const double ratio = (ll_trial - ll) / predicted;
+    if (ratio > 0.75 && step_norm > 0.9 * radius_) {
+      radius_ = 2 * radius_;
+    } else if (ratio < 0.25) {
+      radius_ = step_norm / 4;
+    }
+    if (!(ll_trial > ll)) return false;
+    ++diag_.newton_steps;
+    gained = ll_trial;
+    p = trial;
+    best_stats_ = stats_;
+    // Where the log-likelihood rose more than the model predicted, the
+    // model's maximiser falls short (a curved ridge): double the step while
+    // the log-likelihood keeps rising, one E-step pass each.
+    double mult = 1.0;
+    for (int e = 0; e < 10 && ratio > 1.0; ++e) {
+      place(2.0 * mult);
+      const GmoeParams next = frame.layout.unpack(theta, p);
+      if (!within_bounds(next, bounds_)) break;
+      const double ll_next = map_.evaluate(next);
+      if (!(ll_next > gained)) break;
+      mult *= 2.0;
+      gained = ll_next;
+      p = next;
+      best_stats_ = stats_;
+    }
+    // the model at the new point: the score from its E-step, the
+    // information carried by a symmetric rank-one update
+    const Frame next_frame = frame_at(p, bounds_);
+    const Eigen::VectorXd theta_next = frame.layout.pack(p);
+    const Eigen::VectorXd g_next = score_from_stats(best_stats_, p, frame.layout);
+    if (!same_frame(frame, next_frame) || free_indices(frame, theta_next, g_next) != free_ ||
+        ++age_ >= kMaxAge) {
+      valid_ = false;
+      return true;
+    }
+    const Eigen::VectorXd step = mult * s;
+    const Eigen::VectorXd change = gather(g_, free_) - gather(g_next, free_);
+    const Eigen::VectorXd bs = minus_h_ * step;
+    const double ys = change.dot(step), sbs = step.dot(bs);
+    if (ys > 1e-10 * change.norm() * step.norm() && sbs > 0) {
+      minus_h_ += change * change.transpose() / ys - bs * bs.transpose() / sbs;
+    }
+    theta_ = theta_next;
+    g_ = g_next;
+    exact_ = false;
+    return true;
+  }
+
+  // Steps after which the information is computed afresh.
+  static constexpr int kMaxAge = 10;
+  // A decrement of the updated model below which the exact one is computed.
+  static constexpr double kExactBelow = 1e-4;
+
   ConstMat x_;
   ConstVec y_;
   const FitOptions& options_;
   const Bounds& bounds_;
   GmoeMap& map_;
+  ComponentStats& stats_;   // the map's: the E-step statistics of its last evaluation
+  ComponentStats best_stats_;
   EmDiagnostics& diag_;
+  std::unique_ptr<Frame> frame_;
+  Eigen::VectorXd theta_, g_;
+  std::vector<int> free_;
+  Eigen::MatrixXd minus_h_;  // the model's -H on the free indices
+  bool valid_ = false, exact_ = false;
+  int age_ = 0;
   double radius_ = 1.0;
-  static double extrapolate_ratio() {
-    const char* v = std::getenv("MLE_EXTRA");
-    return v ? std::atof(v) : 1.0;
-  }
 };
 
 }  // namespace
@@ -313,7 +396,7 @@ EmResult gmoe_fit(const ConstMat& x, const ConstVec& y, const GmoeParams& start,
   EmResult res{start, {}, 0, false, kNaN, EmDiagnostics(start.k()), BoundActivity(start.k())};
   ComponentStats stats(start, options.avx2);
   GmoeMap map(x, y, bounds, options.threads, stats, res.diag);
-  Fitter fitter(x, y, options, bounds, map, res.diag);
+  NewtonPhase newton_phase(x, y, options, bounds, map, stats, res.diag);
   const int max_iter = options.max_iter;
   const double tol = options.tol;
   res.loglik.reserve(static_cast<size_t>(std::min(max_iter, 100000)) + 1);
@@ -340,7 +423,7 @@ EmResult gmoe_fit(const ConstMat& x, const ConstVec& y, const GmoeParams& start,
     bool converged = false;
     double remaining = kNaN;
     if (newton) {
-      next = fitter.newton_iteration(res.params, ll, converged, remaining);
+      next = newton_phase.iterate(res.params, ll, converged, remaining);
     } else if (squarem) {
       next = squarem_cycle(map, res.params, ll, res.diag.squarem_fallbacks, em_gain);
     } else {
@@ -364,7 +447,7 @@ EmResult gmoe_fit(const ConstMat& x, const ConstVec& y, const GmoeParams& start,
       if (options.scheme == Scheme::kNewton) {
         newton = em_gain < options.newton_switch;
       } else if (tol > 0 && em_gain < tol && it >= next_test) {
-        const double dec = fitter.decrement(res.params);
+        const double dec = newton_phase.decrement(res.params);
         if (dec < tol) {
           res.converged = true;
           res.remaining = dec;

@@ -311,6 +311,47 @@ Information information(const ConstMat& x, const ConstVec& y, const GmoeParams& 
   return out;
 }
 
+Eigen::VectorXd score_from_stats(const ComponentStats& stats, const GmoeParams& p,
+                                 const ThetaLayout& layout) {
+  const int k = p.k(), d = p.d(), q = d + 1;
+  Eigen::VectorXd g(layout.size());
+  double free_count = 0.0, free_weight = 0.0;
+  for (int j = 0; j < k; ++j) {
+    if (layout.weight_free(j)) free_count += stats.s0(j), free_weight += p.pi(j);
+  }
+  for (int j = 0; j < k; ++j) {
+    if (layout.alpha(j) >= 0) g(layout.alpha(j)) = stats.s0(j) - p.pi(j) / free_weight * free_count;
+  }
+  Eigen::MatrixXd m2(d, d);
+  Eigen::VectorXd m_yx(d);
+  for (int j = 0; j < k; ++j) {
+    const int at = layout.block(j);
+    const double nk = stats.s0(j), nu = p.nu(j);
+    // moments of (x - c_j, y~), y~ = y - a_j'c_j - b_j; e = y~ - a_j'(x - c_j)
+    const Eigen::VectorXd m1 = stats.s1.col(j).head(d);
+    for (int b = 0; b < d; ++b) {
+      for (int a = 0; a <= b; ++a) m2(a, b) = m2(b, a) = stats.s2(b * q + a, j);
+      m_yx(b) = stats.s2(d * q + b, j);
+    }
+    const Eigen::VectorXd aj = p.a.row(j).transpose();
+    const double sum_e = stats.s1(d, j) - aj.dot(m1);
+    const Eigen::VectorXd sum_exc = m_yx - m2 * aj;
+    const double sum_ee = stats.s2(d * q + d, j) - 2.0 * aj.dot(m_yx) + aj.dot(m2 * aj);
+    const Eigen::MatrixXd r = precision_factor(p.gamma(j));
+    g.segment(at, d) = r.transpose() * (r * m1);
+    const Eigen::MatrixXd rm2 = r * m2;
+    for (int m = 0; m < d; ++m) {
+      for (int l = m; l < d; ++l) {
+        g(at + layout.r_at(l, m)) = l == m ? nk - r(l, l) * rm2(l, l) : -rm2(l, m);
+      }
+    }
+    g.segment(at + layout.a_at(0), d) = (sum_exc + sum_e * p.c.row(j).transpose()) / nu;
+    g(at + layout.b_at()) = sum_e / nu;
+    g(at + layout.log_nu_at()) = 0.5 * (sum_ee / nu - nk);
+  }
+  return g;
+}
+
 QuadraticModel::QuadraticModel(const Eigen::MatrixXd& A, const Eigen::VectorXd& g)
     : A_(A), g_(g) {
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(A);

@@ -73,6 +73,13 @@ struct Information {
 Information information(const ConstMat& x, const ConstVec& y, const GmoeParams& p,
                         const ThetaLayout& layout, int threads, bool avx2);
 
+// The score at p from the E-step statistics at p (ComponentStats, whose
+// shift is (c_j, a_j'c_j + b_j)): by Fisher's identity the score is the
+// gradient of the EM Q-function at p, a function of the weighted moments
+// the E-step accumulates, so it costs no pass of its own.
+Eigen::VectorXd score_from_stats(const ComponentStats& stats, const GmoeParams& p,
+                                 const ThetaLayout& layout);
+
 // The quadratic model of the log-likelihood around a point, restricted to
 // some coordinates: m(s) = g's - s'As / 2 with A = -H, through the
 // eigendecomposition of A.
@@ -88,7 +95,6 @@ class QuadraticModel {
   // the eigenvector of the smallest eigenvalue).
   Eigen::VectorXd step(double radius) const;
   double gain(const Eigen::VectorXd& s) const;
-  double min_eigenvalue() const { return lambda_.size() ? lambda_(0) : 0.0; }
 
  private:
   Eigen::VectorXd lambda_, coef_;  // eigenvalues of A; eigenvector coordinates of g

@@ -106,7 +106,7 @@ Rcpp::DataFrame activity_to_r(const moerates::BoundActivity& act) {
 Rcpp::List gmoe_fit_cpp(const Rcpp::NumericMatrix& x, const Rcpp::NumericVector& y,
                         const Rcpp::List& start, int max_iter, double tol,
                         const std::string& scheme, int threads, bool avx2,
-                        const Rcpp::List& bounds, double newton_switch = 1.0) {
+                        const Rcpp::List& bounds) {
   require(y.size() == x.nrow(), "y must have one value per row of x");
   require(max_iter >= 0 && tol >= 0, "max_iter and tol must be non-negative");
   require(threads >= 1, "threads must be positive");
@@ -123,7 +123,6 @@ Rcpp::List gmoe_fit_cpp(const Rcpp::NumericMatrix& x, const Rcpp::NumericVector&
                                          : moerates::Scheme::kEm;
   options.threads = threads;
   options.avx2 = use_avx2(avx2);
-  options.newton_switch = newton_switch;
   const moerates::EmResult res = moerates::gmoe_fit(xm, ym, p0, options, bounds_from(bounds, x.ncol()));
   // An unusable start has no responsibilities; the caller reports it.
   const bool usable = std::isfinite(res.loglik.front());
@@ -160,10 +159,24 @@ Rcpp::List gmoe_information_cpp(const Rcpp::NumericMatrix& x, const Rcpp::Numeri
   const moerates::ThetaLayout layout(p.k(), p.d(), std::vector<bool>(p.k(), true));
   const moerates::Information info =
       moerates::information(as_map(x), as_map(y), p, layout, threads, use_avx2(avx2));
+  // the score again, from the E-step's statistics (what the Newton phase uses)
+  moerates::ComponentStats stats(p, use_avx2(avx2));
+  moerates::e_step(as_map(x), as_map(y), p, stats, threads);
   return Rcpp::List::create(Rcpp::Named("loglik") = info.loglik,
                             Rcpp::Named("theta") = Rcpp::wrap(layout.pack(p)),
                             Rcpp::Named("score") = Rcpp::wrap(info.score),
+                            Rcpp::Named("score_em") =
+                                Rcpp::wrap(moerates::score_from_stats(stats, p, layout)),
                             Rcpp::Named("hessian") = matrix_to_r(info.hessian));
+}
+
+// theta (ThetaLayout, every weight free) of GMoE parameters.
+// [[Rcpp::export(.gmoe_pack_cpp)]]
+Rcpp::NumericVector gmoe_pack_cpp(const Rcpp::List& params) {
+  const Rcpp::NumericMatrix c = params["c"];
+  const GmoeParams p = params_from_list(params, c.ncol());
+  const moerates::ThetaLayout layout(p.k(), p.d(), std::vector<bool>(p.k(), true));
+  return Rcpp::wrap(layout.pack(p));
 }
 
 // GMoE parameters from theta (ThetaLayout, every weight free).
