@@ -347,10 +347,6 @@ void accumulate(const ConstMat& x, const ConstVec& y, const ConstMat& resp,
 
 namespace {
 
-// Below this fraction of the observations a component's summed
-// responsibility carries no usable information on its atom.
-const double kCollapsed = 1e-10;
-
 // The covariance nearest s in the Gaussian likelihood under the bound
 // gamma - diag(bounds.gamma) >= 0: the eigenvalues of D^-1/2 s D^-1/2
 // clipped below at 1 (D = diag(bounds.gamma)). Returns whether the bound
@@ -430,7 +426,7 @@ void m_step(const ComponentStats& stats, int n, const Bounds& bounds,
   water_fill(stats.s0, n, bounds.weight, pi);
   for (int j = 0; j < p.k(); ++j) {
     const double nk = stats.s0(j);
-    if (!(nk >= kCollapsed * n)) {
+    if (!(nk >= kCollapsedFraction * n)) {
       // A collapsed component keeps its atom, so it stays in the fit (and in
       // the diagnostics) instead of turning into NaN or being dropped.
       if (diag.collapsed_at(j) == 0) diag.collapsed_at(j) = iteration;

@@ -56,6 +56,11 @@ struct Bounds {
   }
 };
 
+// Below this fraction of the observations a component's summed
+// responsibility carries no usable information on its atom: the component
+// has collapsed.
+constexpr double kCollapsedFraction = 1e-10;
+
 // Which bounds hold with equality at p, per component (see bound_activity()).
 struct BoundActivity {
   Eigen::Array<bool, Eigen::Dynamic, 1> weight, gamma, nu, a, b;

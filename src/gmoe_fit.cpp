@@ -111,9 +111,9 @@ class GmoeMap {
 };
 
 // What holds at a point for the Newton steps: the parametrisation (a
-// collapsed component, whose weight sits on its floor, is held whole and
-// leaves the weights' log-ratios), the box on theta, the parameters held by
-// bounds other than a box, and whether there are any.
+// weight on its floor leaves the weights' log-ratios and stays as it is),
+// the box on theta, the parameters held by bounds other than a box, and
+// whether there are any.
 struct Frame {
   ThetaLayout layout;
   Eigen::VectorXd lo, hi;  // box on theta, +-inf where none
@@ -145,8 +145,6 @@ Frame frame_at(const GmoeParams& p, const Bounds& bounds) {
     }
     // with one covariate the Gamma bound is a box on log R = -log(Gamma) / 2
     if (d == 1) frame.hi(at + layout.r_at(0, 0)) = -0.5 * std::log(bounds.gamma(0));
-    const bool whole = !weight_free[j];
-    for (int q = 0; q < layout.block_size(); ++q) frame.held[at + q] = whole;
     if (d > 1 && act.gamma(j)) {
       for (int m = 0; m < d; ++m) {
         for (int l = m; l < d; ++l) frame.held[at + layout.r_at(l, m)] = true;
@@ -156,7 +154,7 @@ Frame frame_at(const GmoeParams& p, const Bounds& bounds) {
       for (int l = 0; l < d; ++l) frame.held[at + layout.a_at(l)] = true;
       frame.held[at + layout.b_at()] = true;
     }
-    frame.held_other = frame.held_other || whole || (d > 1 && act.gamma(j)) || act.b(j);
+    frame.held_other = frame.held_other || !weight_free[j] || (d > 1 && act.gamma(j)) || act.b(j);
   }
   return frame;
 }
@@ -174,15 +172,16 @@ bool on_bound(double v, double bound) {
   return std::isfinite(bound) && std::fabs(v - bound) <= 1e-9 * std::max(1.0, std::fabs(bound));
 }
 
-// The indices of theta free at a point: not held by the frame, and not on a
+// The indices of theta free at a point: not held by the frame or for want
+// of information (`idle`: the atoms of collapsed components), and not on a
 // box bound beyond which the log-likelihood rises.
-std::vector<int> free_indices(const Frame& frame, const Eigen::VectorXd& theta,
-                              const Eigen::VectorXd& g) {
+std::vector<int> free_indices(const Frame& frame, const std::vector<bool>& idle,
+                              const Eigen::VectorXd& theta, const Eigen::VectorXd& g) {
   std::vector<int> free;
   for (int i = 0; i < theta.size(); ++i) {
     const bool pinned = (on_bound(theta(i), frame.lo(i)) && g(i) <= 0) ||
                         (on_bound(theta(i), frame.hi(i)) && g(i) >= 0);
-    if (!frame.held[i] && !pinned) free.push_back(i);
+    if (!frame.held[i] && !idle[i] && !pinned) free.push_back(i);
   }
   return free;
 }
@@ -254,7 +253,14 @@ class NewtonPhase {
     const Information info = information(x_, y_, p, frame_->layout, options_.threads, options_.avx2);
     theta_ = frame_->layout.pack(p);
     g_ = info.score;
-    free_ = free_indices(*frame_, theta_, g_);
+    const ThetaLayout& layout = frame_->layout;
+    idle_.assign(layout.size(), false);
+    for (int j = 0; j < layout.k(); ++j) {
+      if (info.counts(j) >= kCollapsedFraction * x_.rows()) continue;
+      for (int q = 0; q < layout.block_size(); ++q) idle_[layout.block(j) + q] = true;
+      frame_->held_other = true;
+    }
+    free_ = free_indices(*frame_, idle_, theta_, g_);
     const int nf = static_cast<int>(free_.size());
     minus_h_.resize(nf, nf);
     for (int a = 0; a < nf; ++a) {
@@ -349,7 +355,7 @@ class NewtonPhase {
     const Frame next_frame = frame_at(p, bounds_);
     const Eigen::VectorXd theta_next = frame.layout.pack(p);
     const Eigen::VectorXd g_next = score_from_stats(best_stats_, p, frame.layout);
-    if (!same_frame(frame, next_frame) || free_indices(frame, theta_next, g_next) != free_ ||
+    if (!same_frame(frame, next_frame) || free_indices(frame, idle_, theta_next, g_next) != free_ ||
         ++age_ >= kMaxAge) {
       valid_ = false;
       return true;
@@ -383,6 +389,7 @@ class NewtonPhase {
   std::unique_ptr<Frame> frame_;
   Eigen::VectorXd theta_, g_;
   std::vector<int> free_;
+  std::vector<bool> idle_;
   Eigen::MatrixXd minus_h_;  // the model's -H on the free indices
   bool valid_ = false, exact_ = false;
   int age_ = 0;

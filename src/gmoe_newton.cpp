@@ -215,6 +215,7 @@ Information information(const ConstMat& x, const ConstVec& y, const GmoeParams& 
   Information out;
   out.loglik = all.loglik;
   out.score = all.score;
+  out.counts.resize(k);
   Eigen::MatrixXd& h = out.hessian;
   h = all.outer.selfadjointView<Eigen::Lower>();
   h = -h;
@@ -222,7 +223,7 @@ Information information(const ConstMat& x, const ConstVec& y, const GmoeParams& 
   // Weights: sum_j r_ij (grad^2 log pi_j + s s') in the alpha block, and the
   // alpha-block cross terms sum_i r_ij (e_j - pi~) S_ij'.
   Eigen::VectorXd count(k);
-  for (int j = 0; j < k; ++j) count(j) = all.own[j](pb, pb);
+  for (int j = 0; j < k; ++j) count(j) = out.counts(j) = all.own[j](pb, pb);
   double free_count = 0.0;
   for (int j = 0; j < k; ++j) {
     if (layout.weight_free(j)) free_count += count(j);

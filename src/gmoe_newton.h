@@ -60,6 +60,7 @@ struct Information {
   double loglik = 0;
   Eigen::VectorXd score;    // d loglik / d theta
   Eigen::MatrixXd hessian;  // d^2 loglik / d theta d theta' (the observed information's negative)
+  Eigen::VectorXd counts;   // per component, the summed responsibility
 };
 
 // Log-likelihood, score and Hessian at p in the parametrisation `layout`,

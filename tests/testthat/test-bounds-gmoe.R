@@ -247,3 +247,25 @@ test_that("where today's floors let a variance collapse onto a few points, the b
   expect_lt(bounded$loglik, loose$loglik)
   expect_true(bounded$converged)
 })
+
+test_that("a weight on its floor is held while Newton fits its atom, and the fit converges", {
+  truth <- gmoe_paper_truth(1)
+  set.seed(5)
+  sim <- rgmoe(3000, truth)
+  start <- init_near_truth(truth, 5, 3000, split = c(3, 1, 1))
+  for (w in c(0.02, 0.05)) {
+    ctl <- gmoe_control(bounds = gmoe_bounds(weight_min = w))
+    fit <- fit_gmoe(sim$x, sim$y, 5, init = start, control = ctl)
+    expect_true(fit$converged)
+    expect_true(all(fit$params$pi >= w * (1 - 1e-9)))
+    expect_equal(fit$diagnostics$bounds$weight, abs(fit$params$pi / w - 1) < 1e-7)
+    expect_true(any(fit$diagnostics$bounds$weight))
+    expect_gt(fit$diagnostics$newton_steps, 0)
+    # 2000 more SQUAREM cycles within the same bounds gain less than tol
+    more <- fit_gmoe(sim$x, sim$y, 5, init = fit$params,
+                     control = gmoe_control(accelerate = "squarem", tol = 0, max_iter = 2000,
+                                            bounds = gmoe_bounds(weight_min = w)))
+    expect_lt(more$loglik - fit$loglik, 1e-6)
+    expect_gte(more$loglik - fit$loglik, -1e-9)
+  }
+})
