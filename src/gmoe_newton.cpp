@@ -128,6 +128,53 @@ struct InformationSums {
 // matrix products of useful size.
 constexpr int kGather = 8 * kBlock;
 
+#if defined(MOERATES_HAVE_AVX2)
+MOERATES_TARGET_AVX2 inline double sum_lanes(__m256d v) {
+  const __m128d half = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+  return _mm_cvtsd_f64(_mm_add_sd(half, _mm_unpackhi_pd(half, half)));
+}
+
+// The lower triangle of c += a'a, for the first `rows` rows (a multiple of
+// 4) of the column-major a: every entry a dot product of two columns, eight
+// entries of one column of c at a time, with fused multiply-adds.
+MOERATES_TARGET_AVX2 void gram_update_avx2(const Eigen::MatrixXd& a, int rows, Eigen::MatrixXd& c) {
+  const int cols = static_cast<int>(a.cols());
+  const int lda = static_cast<int>(a.rows());
+  const double* base = a.data();
+  for (int q = 0; q < cols; ++q) {
+    const double* aq = base + q * lda;
+    int p = q;
+    for (; p + 8 <= cols; p += 8) {
+      __m256d s[8];
+      for (int u = 0; u < 8; ++u) s[u] = _mm256_setzero_pd();
+      for (int i = 0; i < rows; i += 4) {
+        const __m256d x = _mm256_loadu_pd(aq + i);
+        for (int u = 0; u < 8; ++u) {
+          s[u] = _mm256_fmadd_pd(_mm256_loadu_pd(base + (p + u) * lda + i), x, s[u]);
+        }
+      }
+      for (int u = 0; u < 8; ++u) c(p + u, q) += sum_lanes(s[u]);
+    }
+    for (; p < cols; ++p) {
+      const double* ap = base + p * lda;
+      __m256d s0 = _mm256_setzero_pd();
+      for (int i = 0; i < rows; i += 4) {
+        s0 = _mm256_fmadd_pd(_mm256_loadu_pd(ap + i), _mm256_loadu_pd(aq + i), s0);
+      }
+      c(p, q) += sum_lanes(s0);
+    }
+  }
+}
+#endif
+
+// The lower triangle of c += a'a over the first `rows` rows of a.
+void gram_update(const Eigen::MatrixXd& a, int rows, bool avx2, Eigen::MatrixXd& c) {
+#if defined(MOERATES_HAVE_AVX2)
+  if (avx2) return gram_update_avx2(a, rows, c);
+#endif
+  c.selfadjointView<Eigen::Lower>().rankUpdate(a.topRows(rows).transpose());
+}
+
 }  // namespace
 
 Information information(const ConstMat& x, const ConstVec& y, const GmoeParams& p,
@@ -156,11 +203,9 @@ Information information(const ConstMat& x, const ConstVec& y, const GmoeParams& 
     int filled = 0;
     auto flush = [&]() {
       if (filled == 0) return;
-      mine.outer.selfadjointView<Eigen::Lower>().rankUpdate(g.topRows(filled).transpose());
+      gram_update(g, filled, avx2, mine.outer);
       mine.score += g.topRows(filled).colwise().sum().transpose();
-      for (int j = 0; j < k; ++j) {
-        mine.own[j].selfadjointView<Eigen::Lower>().rankUpdate(v[j].topRows(filled).transpose());
-      }
+      for (int j = 0; j < k; ++j) gram_update(v[j], filled, avx2, mine.own[j]);
       filled = 0;
     };
     auto visit = [&](int, const Block& block, const BlockArray&, const BlockArray& w,
@@ -176,11 +221,23 @@ Information information(const ConstMat& x, const ConstVec& y, const GmoeParams& 
       const auto xs = block.z.leftCols(d).matrix();
       for (int j = 0; j < k; ++j) {
         const double inv_nu = 1.0 / p.nu(j);
-        xc = xs.rowwise() - p.c.row(j);
-        u.noalias() = xc * r[j].transpose();
-        s.leftCols(d).noalias() = u * r[j];
-        e = block.z.col(d).matrix() - xs * p.a.row(j).transpose();
+        // column by column: d is small, and products of such thin
+        // matrices would go through the general matrix product
+        const Eigen::MatrixXd& rj = r[j];
+        e = block.z.col(d).matrix();
         e.array() -= p.b(j);
+        for (int l = 0; l < d; ++l) {
+          xc.col(l) = xs.col(l).array() - p.c(j, l);
+          e -= p.a(j, l) * xs.col(l);
+        }
+        for (int l = 0; l < d; ++l) {
+          u.col(l) = rj(l, 0) * xc.col(0);
+          for (int m = 1; m <= l; ++m) u.col(l) += rj(l, m) * xc.col(m);
+        }
+        for (int m = 0; m < d; ++m) {
+          s.col(m) = rj(m, m) * u.col(m);
+          for (int l = m + 1; l < d; ++l) s.col(m) += rj(l, m) * u.col(l);
+        }
         for (int m = 0; m < d; ++m) {
           for (int l = m; l < d; ++l) {
             auto col = s.col(layout.r_at(l, m));
