@@ -118,3 +118,18 @@ test_that("with active box bounds, L-BFGS-B within the same box does not beat th
   }
   expect_lt(best - fit$loglik, 1e-6)
 })
+
+test_that("the Newton phase gives the same fit with threads and on the portable kernels", {
+  truth <- gmoe_paper_truth(3)
+  set.seed(12)
+  sim <- rgmoe(5000, truth)
+  start <- init_near_truth(truth, 4, 5000)
+  base <- fit_gmoe(sim$x, sim$y, 4, init = start)
+  expect_gt(base$diagnostics$newton_steps, 0)
+  for (ctl in list(gmoe_control(threads = 2), gmoe_control(kernels = "portable"))) {
+    other <- fit_gmoe(sim$x, sim$y, 4, init = start, control = ctl)
+    expect_true(other$converged)
+    expect_equal(other$loglik, base$loglik, tolerance = 1e-10)
+    expect_equal(other$params, base$params, tolerance = 1e-5)
+  }
+})
