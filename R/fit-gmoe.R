@@ -62,8 +62,8 @@
 #'   plain step is kept. `"none"`: plain EM, one EM step per iteration (its
 #'   iterates equal mclust's). Every pass over the data is counted in the
 #'   fit's `$diagnostics$passes`, the information passes also in
-#'   `$diagnostics$information_passes`; one costs about 25 E-step passes
-#'   (\eqn{d = 1}, \eqn{k = 5}, \eqn{n = 10^5}).
+#'   `$diagnostics$information_passes`; one costs about 16 E-step passes
+#'   (\eqn{d = 1}, \eqn{k = 5}).
 #' @param threads Threads for the passes over the data inside one fit (OpenMP,
 #'   where the compiler supports it; otherwise one thread). The observations
 #'   are split into `threads` contiguous parts whose sums are added in a fixed

@@ -194,7 +194,7 @@ Eigen::VectorXd gather(const Eigen::VectorXd& v, const std::vector<int>& at) {
 
 // The Newton phase of a fit. Its model of the log-likelihood at the current
 // point is the score and either the exact observed information there (one
-// information pass, about 25 times an E-step's cost) or that of an
+// information pass, about 16 times an E-step's cost) or that of an
 // earlier point carried along the steps by BFGS updates from the scores of
 // the E-steps (Fisher's identity gives them without a pass of their own);
 // the information is computed afresh every kMaxAge steps, where the free
