@@ -13,12 +13,24 @@
     .Call(`_moerates_cmoe_mstep_cpp`, x, y, w, expert, start, mstep_iter, bounds, avx2)
 }
 
-.gmoe_em_cpp <- function(x, y, start, max_iter, tol, loglik_offset, accelerate, threads, avx2, floors) {
-    .Call(`_moerates_gmoe_em_cpp`, x, y, start, max_iter, tol, loglik_offset, accelerate, threads, avx2, floors)
+.gmoe_fit_cpp <- function(x, y, start, max_iter, tol, scheme, threads, avx2, bounds) {
+    .Call(`_moerates_gmoe_fit_cpp`, x, y, start, max_iter, tol, scheme, threads, avx2, bounds)
 }
 
-.gmoe_mstep_cpp <- function(x, y, resp, current, floors, avx2) {
-    .Call(`_moerates_gmoe_mstep_cpp`, x, y, resp, current, floors, avx2)
+.gmoe_information_cpp <- function(x, y, params, threads, avx2) {
+    .Call(`_moerates_gmoe_information_cpp`, x, y, params, threads, avx2)
+}
+
+.gmoe_pack_cpp <- function(params) {
+    .Call(`_moerates_gmoe_pack_cpp`, params)
+}
+
+.gmoe_unpack_cpp <- function(theta, like) {
+    .Call(`_moerates_gmoe_unpack_cpp`, theta, like)
+}
+
+.gmoe_mstep_cpp <- function(x, y, resp, current, bounds, avx2) {
+    .Call(`_moerates_gmoe_mstep_cpp`, x, y, resp, current, bounds, avx2)
 }
 
 .gmoe_log_density_cpp <- function(x, y, params, what, avx2) {

@@ -1,48 +1,81 @@
 #' Control settings for fitting a Gaussian-gated mixture of experts
 #'
-#' @param max_iter Largest number of EM iterations, a whole number >= 0.
-#'   `max_iter = 1` is the published one-step procedure (one EM step from the
-#'   start); `max_iter = 0` only evaluates the start.
-#' @param tol Convergence tolerance: the fit stops at a point where one
-#'   plain EM step changes the log-likelihood by less than `tol` relative,
-#'   \eqn{|l_t - l_{t-1}| / (1 + |l_t|) < tol} (mclust's rule), with
-#'   \eqn{l_t} the log-likelihood in the data's units. That denominator
-#'   depends on the units (the gain does not), so the same data in other
-#'   units can stop at another iteration; with a small `tol` both stop at
-#'   the same maximum. Plain EM
-#'   tests every step; SQUAREM tests the first EM step of each cycle, not the
-#'   cycle's total gain, so both schemes stop by the same criterion. With
-#'   `tol = 0` the fit runs exactly `max_iter` iterations.
-#' @param accelerate `"squarem"` (the default) makes each iteration one
-#'   SQUAREM cycle (Varadhan and Roland 2008): two EM steps, a jump along
-#'   them and an EM step from the jump. The jump is taken in a
-#'   parametrisation in which every point is valid (log weights, log
-#'   variances, log-Cholesky factors of the \eqn{\Gamma_j}) and is kept only
-#'   if its EM step ends at least as high as the cycle's start; otherwise the
-#'   step length is halved, and after four failures the second plain step is
-#'   kept, so the log-likelihood never decreases. It ends at least as high as
-#'   plain EM in far fewer passes over the data. `"none"`: plain EM, one EM step per
-#'   iteration. `max_iter = 1` (the published one-step mode) is one plain EM
-#'   step whatever this setting.
+#' @param max_iter Largest number of iterations (EM steps, SQUAREM cycles or
+#'   Newton iterations), a whole number >= 0. `max_iter = 1` is the
+#'   published one-step procedure (one plain EM step from the start,
+#'   whatever `accelerate`); `max_iter = 0` only evaluates the start.
+#' @param tol Convergence tolerance, in log-likelihood units. The fit stops
+#'   at a point where the estimated remaining gain in log-likelihood is
+#'   below `tol`: the Newton decrement \eqn{g^\top (-H)^{-1} g / 2}, with
+#'   \eqn{g} the score and \eqn{H} the Hessian of the log-likelihood (the
+#'   observed information's negative) over the parameters not held at a
+#'   bound; `Inf` where \eqn{-H} is not positive definite, so such points
+#'   never pass. It is the gain the quadratic model of the log-likelihood
+#'   predicts to its maximum; near a maximum whose log-likelihood falls off
+#'   like a power \eqn{|\theta - \hat\theta|^p}, \eqn{p \ge 2}, in some
+#'   direction (over-fitted mixtures have such flat directions), it is
+#'   between half the true remaining gain and the true remaining gain. It
+#'   does not grow with \eqn{n} and does not depend on the units, so
+#'   "converged" means the same distance to the maximum at every sample
+#'   size: on the paper's models 1 and 2 (\eqn{k = 4, 5}, \eqn{n} from
+#'   \eqn{10^3} to \eqn{10^5}) converged fits ended within `tol` of the
+#'   maximum that the same fit reaches with `tol = 1e-12`, and the decrement
+#'   matched that distance to about 10 per cent. It is a local estimate:
+#'   far from a maximum, along a curved ridge, the quadratic model can
+#'   promise much less than remains (decrements of 0.01 were seen three
+#'   log-likelihood units below a maximum), which is why the default `tol`
+#'   is small. Where a bound other than a box on a
+#'   single parameter is active (see [gmoe_bounds()]), a plain EM step,
+#'   which handles every bound exactly, must also gain less than `tol`.
+#'   Plain EM and SQUAREM (`accelerate = "none"`, `"squarem"`) run the test
+#'   where an EM step gains less than `tol`, at iterations spaced
+#'   geometrically, so that it costs a few passes over the data. This is
+#'   convergence to a local maximum: which maximum is found depends on the
+#'   start. With `tol = 0` the fit runs exactly `max_iter` iterations.
+#' @param accelerate `"newton"` (the default): SQUAREM cycles until one
+#'   cycle's first EM step gains less than one log-likelihood unit, then
+#'   Newton iterations: steps of a trust region (Moré and Sorensen 1983) on
+#'   the quadratic model made of the score and the observed information, in
+#'   an unconstrained parametrisation (log-ratio weights, \eqn{c_j}, the
+#'   triangular factor \eqn{R_j} of \eqn{\Gamma_j^{-1} = R_j^\top R_j} with
+#'   its diagonal as logs, \eqn{a_j}, \eqn{b_j}, \eqn{\log \nu_j}), each
+#'   judged by one E-step pass. The information is computed exactly (one
+#'   pass over the data) at the first Newton iteration, every ten steps,
+#'   after a failed step, and near the maximum (where the model's decrement
+#'   falls below \eqn{10^{-4}}, and at every stopping test); in between it
+#'   is carried along by BFGS updates from the scores, which the E-steps
+#'   give at no extra cost. Parameters held at a bound stay fixed (box
+#'   bounds on single parameters only where the log-likelihood rises beyond
+#'   them). A step that raises the log-likelihood more than the model
+#'   predicted is doubled while the log-likelihood keeps rising; one that
+#'   does not raise it is retried in a smaller region, and after three
+#'   failures a SQUAREM cycle is made instead, so the log-likelihood never
+#'   decreases. Near a maximum Newton converges in a few iterations where EM
+#'   crawls (over-fitted likelihoods are flat, and EM converges sublinearly
+#'   there). The path does not depend on `tol`: a fit with a smaller `tol`
+#'   runs on along the same path. `"squarem"`: SQUAREM cycles only (Varadhan and Roland 2008): two
+#'   EM steps, a jump along them and an EM step from the jump. The jump is
+#'   taken in a parametrisation in which every point is valid (log weights,
+#'   log variances, log-Cholesky factors of the \eqn{\Gamma_j}) and is kept
+#'   only if its EM step ends at least as high as the cycle's start;
+#'   otherwise the step length is halved, and after four failures the second
+#'   plain step is kept. `"none"`: plain EM, one EM step per iteration (its
+#'   iterates equal mclust's). Every pass over the data is counted in the
+#'   fit's `$diagnostics$passes`, the information passes also in
+#'   `$diagnostics$information_passes`; one costs about 16 E-step passes
+#'   (\eqn{d = 1}, \eqn{k = 5}).
 #' @param threads Threads for the passes over the data inside one fit (OpenMP,
 #'   where the compiler supports it; otherwise one thread). The observations
 #'   are split into `threads` contiguous parts whose sums are added in a fixed
 #'   order, so results equal the single-threaded ones up to rounding and do
 #'   not depend on scheduling. Worth it for one large data set; rate studies
 #'   parallelise across fits through the future framework instead.
-#' @param var_floor Relative floor on variances. The fit runs on
-#'   standardised data (see [fit_gmoe()]); there the eigenvalues of each
-#'   gate covariance \eqn{\Gamma_j} and each expert variance \eqn{\nu_j} are
-#'   kept at or above `var_floor`. In the data's units that is `var_floor`
-#'   times the sample variance of `y` for \eqn{\nu_j} and, with one
-#'   covariate, `var_floor` times the sample variance of `x` for
-#'   \eqn{\Gamma_j}. Every time a floor is applied it is counted in the fit's
-#'   diagnostics.
-#' @param min_weight A component whose summed responsibility falls below
-#'   `min_weight` times \eqn{n} has collapsed: it keeps its last atom and
-#'   weight `min_weight` (the weights are renormalised) rather than producing
-#'   NaN or being dropped, and the iteration at which it collapsed is
-#'   recorded.
+#' @param bounds The parameter space: a [gmoe_bounds()] object (the default
+#'   keeps variances above tiny floors relative to the data's variances and
+#'   leaves slopes and intercepts free) or, for studies of the MLE, bounds
+#'   from the truth by [gmoe_bounds_from_truth()]. Every M-step is the exact
+#'   maximiser within them, and every fit reports which are active at its
+#'   end.
 #' @param kernels Which code the passes over the data run. `"auto"` (the
 #'   default, unless the option `moerates.kernels` says otherwise): the
 #'   processor's AVX2 and FMA instructions where it has them (x86-64 Linux
@@ -59,33 +92,36 @@
 #'   `kernels = "portable"` here). Every fit records the path it ran in
 #'   `$diagnostics$kernels`, which `summary()` shows.
 #' @return A list of class `gmoe_control`.
-#' @seealso [fit_gmoe()], [is_degenerate()].
+#' @references Varadhan, R. and Roland, C. (2008). Simple and globally
+#'   convergent methods for accelerating the convergence of any EM
+#'   algorithm. Scandinavian Journal of Statistics 35, 335-353.
+#'
+#'   Moré, J. J. and Sorensen, D. C. (1983). Computing a trust region step.
+#'   SIAM Journal on Scientific and Statistical Computing 4, 553-572.
+#' @seealso [fit_gmoe()], [gmoe_bounds()], [is_degenerate()].
 #' @examples
 #' gmoe_control()
 #' gmoe_control(max_iter = 1)          # the published one-step mode
-#' gmoe_control(max_iter = 25, tol = 0) # exactly 25 EM iterations
+#' gmoe_control(max_iter = 25, tol = 0, accelerate = "none") # exactly 25 EM steps
+#' gmoe_control(bounds = gmoe_bounds_from_truth(gmoe_paper_truth(1)))
 #' gmoe_control(kernels = "portable")   # the same code path on every processor
 #' @export
-gmoe_control <- function(max_iter = 2000, tol = 1e-8, accelerate = c("squarem", "none"),
-                         threads = 1, var_floor = 1e-8, min_weight = 1e-10,
+gmoe_control <- function(max_iter = 2000, tol = 1e-6, accelerate = c("newton", "squarem", "none"),
+                         threads = 1, bounds = gmoe_bounds(),
                          kernels = getOption("moerates.kernels", "auto")) {
   max_iter <- check_count(max_iter, "max_iter", min = 0)
   tol <- check_numeric(tol, "tol", len = 1)
   if (tol < 0) stop_arg("tol", "must be >= 0.")
-  if (!is.character(accelerate) || !length(accelerate) %in% c(1, 2) ||
-      !all(accelerate %in% c("squarem", "none"))) {
-    stop_arg("accelerate", "must be \"squarem\" or \"none\".")
+  if (!is.character(accelerate) || !length(accelerate) %in% c(1, 3) ||
+      !all(accelerate %in% c("newton", "squarem", "none"))) {
+    stop_arg("accelerate", "must be \"newton\", \"squarem\" or \"none\".")
   }
   accelerate <- accelerate[1]
   threads <- check_count(threads, "threads")
-  var_floor <- check_positive(var_floor, "var_floor", len = 1)
-  if (var_floor >= 1) stop_arg("var_floor", "must be in (0, 1).")
-  min_weight <- check_positive(min_weight, "min_weight", len = 1)
-  if (min_weight >= 0.01) stop_arg("min_weight", "must be in (0, 0.01).")
+  bounds <- check_gmoe_bounds(bounds, "bounds")
   kernels <- check_kernels(kernels)
   structure(list(max_iter = max_iter, tol = tol, accelerate = accelerate,
-                 threads = threads, var_floor = var_floor, min_weight = min_weight,
-                 kernels = kernels),
+                 threads = threads, bounds = bounds, kernels = kernels),
             class = "gmoe_control")
 }
 
@@ -97,12 +133,17 @@ print.gmoe_control <- function(x, ...) {
   invisible(x)
 }
 
-#' Fit a Gaussian-gated mixture of experts by EM
+#' Fit a Gaussian-gated mixture of experts by maximum likelihood
 #'
 #' Maximum-likelihood fit of a \eqn{k}-component Gaussian-gated mixture of
-#' experts by the EM algorithm, written in C++. The likelihood is the joint
+#' experts over a compact parameter space ([gmoe_bounds()]), by EM,
+#' SQUAREM and Newton steps on the analytic observed information (see
+#' [gmoe_control()]), written in C++. The likelihood is the joint
 #' likelihood of \eqn{(x, y)}, as in the theory and the published
-#' simulations. From the same start, the EM iterates equal those of
+#' simulations. The fit stops where the estimated remaining gain in
+#' log-likelihood is below `control$tol`, a test whose meaning does not
+#' change with \eqn{n}. From the same start, plain EM's iterates
+#' (`accelerate = "none"`, no bound active) equal those of
 #' `mclust::emVVV()` (that is, `mclust::em(modelName = "VVV")`, with the
 #' start's Cholesky factors in `variance$cholsigma`) on `cbind(x, y)`
 #' mapped through
@@ -117,8 +158,8 @@ print.gmoe_control <- function(x, ...) {
 #' near `1e-150` or `1e150` fit like data near 1. Where a double cannot hold
 #' the answer (a variance of data near `1e300` exceeds the largest double,
 #' one of data near `1e-300` is below the smallest) the fit stops with an
-#' error that says so. The variance floors apply in the standardised units
-#' (see [gmoe_control()]).
+#' error that says so. Bounds given in the data's units are mapped into the
+#' standardised units exactly (see [gmoe_bounds()]).
 #'
 #' **Covariates.** A Gaussian gate needs covariates whose covariance is not
 #' singular. A constant covariate, and columns that are collinear
@@ -139,9 +180,11 @@ print.gmoe_control <- function(x, ...) {
 #' `n_starts > 1` the random starts are repeated and the fit with the highest
 #' log-likelihood is kept. All randomness goes through R's generator.
 #'
-#' Degenerate fits never return NaN and never drop a component: variances are
-#' floored and collapsed components kept (see [gmoe_control()]); what
-#' happened is recorded in `$diagnostics` and reported by [is_degenerate()].
+#' Degenerate fits never return NaN and never drop a component: variances
+#' stay within their bounds and collapsed components are kept (see
+#' [gmoe_bounds()]); what happened is recorded in `$diagnostics` and
+#' reported by [is_degenerate()]. A start given as a [gmoe_params()] object
+#' must lie within the bounds.
 #'
 #' @param x Covariates (an \eqn{n \times d}{n x d} numeric matrix, data frame
 #'   or, for \eqn{d = 1}, vector), or a formula `y ~ x1 + x2` with `data`.
@@ -159,13 +202,18 @@ print.gmoe_control <- function(x, ...) {
 #' @return An object of class `gmoe_fit`: a list with `params` (a
 #'   `gmoe_params`), `loglik`, `loglik_trace` (at the start and after each
 #'   iteration), `iterations`, `converged`, `responsibilities`
-#'   (\eqn{n \times k}{n x k}), `diagnostics` (per component: number of
-#'   M-steps in which \eqn{\Gamma_j} or \eqn{\nu_j} was floored, iteration at
-#'   which it collapsed, its final effective size; the number of
-#'   log-likelihood decreases, of SQUAREM cycles that fell back to the plain
-#'   EM step, `passes`, the number of E-steps, i.e. passes over the data,
-#'   which measures the fit's cost, and `kernels`, the code path the passes
-#'   ran, `"avx2"` or `"portable"`; see [gmoe_control()]), `start`, `starts`
+#'   (\eqn{n \times k}{n x k}), `diagnostics` (`components`, per
+#'   component: number of M-steps in which the bound on \eqn{\Gamma_j} or
+#'   \eqn{\nu_j} was active, iteration at which it collapsed, its final
+#'   effective size; `bounds`, per component, whether the bound on its
+#'   weight, \eqn{\Gamma_j}, \eqn{\nu_j}, \eqn{a_j} (any coordinate) and
+#'   \eqn{b_j} is active at the end; `remaining_gain`, for a converged fit,
+#'   the Newton decrement at which it stopped (`NULL` otherwise); the number
+#'   of log-likelihood decreases, of SQUAREM cycles that fell back to the
+#'   plain EM step, `passes`, the number of passes over the data, which
+#'   measures the fit's cost, of which `information_passes` computed the
+#'   observed information, `newton_steps`, and `kernels`, the code path the
+#'   passes ran, `"avx2"` or `"portable"`; see [gmoe_control()]), `start`, `starts`
 #'   (log-likelihood of every start), the data `x`, `y`, `control` and
 #'   `call`.
 #' @seealso [gmoe_control()], [predict.gmoe_fit()], [voronoi_loss()].
@@ -217,16 +265,16 @@ fit_gmoe.default <- function(x, y, k, init = "kmeans", n_starts = 1,
   check_flag(verbose, "verbose")
   avx2 <- kernel_path(control$kernels, "control$kernels") == "avx2"
   units <- standard_units(x, y)
-  floors <- c(control$var_floor, control$var_floor, control$min_weight)
+  bounds <- gmoe_bounds_in_units(control$bounds, units, k)
   if (inherits(init, "gmoe_params")) init <- check_gmoe_params(init, "init")
 
-  starts <- start_list(init, units, k, n_starts, floors, avx2)
+  starts <- start_list(init, units, k, n_starts, bounds, avx2)
   # log-likelihoods in the data's units are those in standard units minus this
   shift <- n * units$log_jacobian
   run <- best_of_starts(starts, verbose, function(start) {
-    res <- gmoe_cpp("init", .gmoe_em_cpp(units$x, units$y, start, control$max_iter,
-                                         control$tol, -shift, control$accelerate == "squarem",
-                                         control$threads, avx2, floors))
+    res <- gmoe_cpp("init", .gmoe_fit_cpp(units$x, units$y, start, control$max_iter,
+                                          control$tol, control$accelerate, control$threads,
+                                          avx2, bounds))
     if (!is.finite(res$loglik[1])) {
       stop_arg("init", if (is.character(init)) paste0("= \"", init, "\" gave ") else "is ",
                "a start whose log-likelihood at the data is not finite (some observations ",
@@ -410,7 +458,7 @@ checked_from_units <- function(p, units) {
 }
 
 # Starts in standard units; a gmoe_params `init` has been checked.
-start_list <- function(init, units, k, n_starts, floors, avx2) {
+start_list <- function(init, units, k, n_starts, bounds, avx2) {
   d <- ncol(units$x)
   if (inherits(init, "gmoe_params")) {
     if (length(init$pi) != k || ncol(init$c) != d) {
@@ -429,13 +477,18 @@ start_list <- function(init, units, k, n_starts, floors, avx2) {
         stop_arg("init", "is too far from the scale of the data: in the data's ",
                  "standardised units, ", conditionMessage(e))
       })
+    outside <- bounds_violation(start, bounds)
+    if (!is.null(outside)) {
+      stop_arg("init", "lies outside the parameter space of `control$bounds`: ", outside,
+               ". Start within the bounds, or widen them (see ?gmoe_bounds).")
+    }
     return(list(start))
   }
   if (!is.character(init) || length(init) != 1 || !init %in% c("kmeans", "random")) {
     stop_arg("init", "must be \"kmeans\", \"random\" or a gmoe_params object.")
   }
   make <- if (init == "kmeans") start_kmeans else start_random
-  lapply(seq_len(n_starts), function(s) make(units$x, units$y, k, floors, avx2))
+  lapply(seq_len(n_starts), function(s) make(units$x, units$y, k, bounds, avx2))
 }
 
 new_gmoe_fit <- function(res, start, start_logliks, units, x, y, control, call) {
@@ -450,8 +503,9 @@ new_gmoe_fit <- function(res, start, start_logliks, units, x, y, control, call) 
   params <- checked_from_units(res$params, units)
   collapsed <- which(!is.na(diagnostics$collapsed_at))
   if (length(collapsed)) {
-    warning(sprintf("component(s) %s collapsed (summed responsibility below min_weight * n); kept with weight %g.",
-                    paste(collapsed, collapse = ", "), control$min_weight),
+    warning(sprintf("component(s) %s collapsed (summed responsibility below 1e-10 * n); kept with their atoms, at weight %s.",
+                    paste(collapsed, collapse = ", "),
+                    paste(format(res$params$pi[collapsed], digits = 3), collapse = ", ")),
             call. = FALSE)
   }
   if (res$nonfinite) {
@@ -465,8 +519,12 @@ new_gmoe_fit <- function(res, start, start_logliks, units, x, y, control, call) 
     iterations = res$iterations,
     converged = res$converged,
     responsibilities = res$resp,
-    diagnostics = list(components = diagnostics, decreases = res$decreases,
+    diagnostics = list(components = diagnostics, bounds = res$bounds,
+                       remaining_gain = if (is.finite(res$remaining)) res$remaining,
+                       decreases = res$decreases,
                        squarem_fallbacks = res$squarem_fallbacks, passes = res$passes,
+                       information_passes = res$information_passes,
+                       newton_steps = res$newton_steps,
                        nonfinite = res$nonfinite, kernels = res$kernels),
     start = start,
     starts = start_logliks,
@@ -477,15 +535,33 @@ new_gmoe_fit <- function(res, start, start_logliks, units, x, y, control, call) 
     class = "gmoe_fit")
 }
 
+# The bounds active at the end of a fit, as "component 2: nu; component 4:
+# weight", or NULL; fits saved before 0.5.0 do not record them.
+active_bounds_text <- function(fit) {
+  act <- fit$diagnostics$bounds
+  if (is.null(act)) return(NULL)
+  kinds <- c(weight = "weight", gamma = "Gamma", nu = "nu", a = "a", b = "b")
+  parts <- vapply(seq_len(nrow(act)), function(j) {
+    on <- kinds[vapply(names(kinds), function(v) isTRUE(act[[v]][j]), logical(1))]
+    if (length(on)) paste0("component ", j, ": ", paste(on, collapse = ", ")) else ""
+  }, character(1))
+  parts <- parts[nzchar(parts)]
+  if (length(parts)) paste(parts, collapse = "; ") else NULL
+}
+
 #' Did a fit degenerate?
 #'
 #' In the spirit of `lme4::isSingular()`. For a Gaussian-gated MoE
-#' ([fit_gmoe()]): `TRUE` when, during the fit, a variance floor was
-#' applied, a component collapsed, or a step produced a non-finite
-#' log-likelihood. For a contaminated MoE ([fit_cmoe()]): `TRUE` when the
-#' final \eqn{\lambda} sits at its bound, the prompt variance was floored,
-#' the prompt received no weight in some M-step, or a step was non-finite.
-#' The details are in `fit$diagnostics`.
+#' ([fit_gmoe()]): `TRUE` when the fit ends on a bound of its parameter
+#' space (a variance at its floor, a weight at its minimum, a slope or an
+#' intercept at its bound: see [gmoe_bounds()] and `fit$diagnostics$bounds`),
+#' a component collapsed, or a step produced a non-finite log-likelihood.
+#' (Fits saved before version 0.5.0, which do not record their final bounds,
+#' count any M-step in which a variance floor was applied.) For a
+#' contaminated MoE ([fit_cmoe()]): `TRUE` when the final \eqn{\lambda}
+#' sits at its bound, the prompt variance was floored, the prompt received
+#' no weight in some M-step, or a step was non-finite. The details are in
+#' `fit$diagnostics`.
 #'
 #' @param fit A `gmoe_fit` or `cmoe_fit` object.
 #' @return `TRUE` or `FALSE`.
@@ -506,6 +582,11 @@ is_degenerate.default <- function(fit) {
 is_degenerate.gmoe_fit <- function(fit) {
   fit <- check_gmoe_fit(fit, "fit")
   comp <- fit$diagnostics$components
-  any(comp$gamma_floored > 0) || any(comp$nu_floored > 0) ||
-    any(!is.na(comp$collapsed_at)) || fit$diagnostics$nonfinite
+  act <- fit$diagnostics$bounds
+  on_bound <- if (is.null(act)) {
+    any(comp$gamma_floored > 0) || any(comp$nu_floored > 0)
+  } else {
+    any(unlist(act[c("weight", "gamma", "nu", "a", "b")]))
+  }
+  on_bound || any(!is.na(comp$collapsed_at)) || fit$diagnostics$nonfinite
 }

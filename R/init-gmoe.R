@@ -61,10 +61,10 @@ init_near_truth <- function(truth, k, n, split = NULL) {
 
 # Starts of fit_gmoe(), from its standardised data: a hard partition of the
 # observations turned into parameters by one M-step.
-start_from_partition <- function(x, y, cluster, k, floors, avx2) {
+start_from_partition <- function(x, y, cluster, k, bounds, avx2) {
   resp <- matrix(0, nrow(x), k)
   resp[cbind(seq_len(nrow(x)), cluster)] <- 1
-  .gmoe_mstep_cpp(x, y, resp, pooled_params(x, y, k), floors, avx2)
+  .gmoe_mstep_cpp(x, y, resp, pooled_params(x, y, k), bounds, avx2)
 }
 
 # One atom fitted to all the data, repeated k times: what a component that
@@ -79,23 +79,23 @@ pooled_params <- function(x, y, k) {
                   rep(max(mean(fit$residuals^2), .Machine$double.eps), k))
 }
 
-start_kmeans <- function(x, y, k, floors, avx2) {
+start_kmeans <- function(x, y, k, bounds, avx2) {
   z <- cbind(x, y)
   km <- tryCatch(stats::kmeans(z, centers = k, iter.max = 100),
                  error = function(e) {
                    stop_arg("k", "is too large for k-means to find ", k,
                             " clusters in these data (", conditionMessage(e), ").")
                  })
-  start_from_partition(x, y, km$cluster, k, floors, avx2)
+  start_from_partition(x, y, km$cluster, k, bounds, avx2)
 }
 
-start_random <- function(x, y, k, floors, avx2) {
+start_random <- function(x, y, k, bounds, avx2) {
   z <- cbind(x, y)
   centres <- z[sample.int(nrow(z), k), , drop = FALSE]
   d2 <- vapply(seq_len(k), function(j) colSums((t(z) - centres[j, ])^2),
                numeric(nrow(z)))
   start_from_partition(x, y, max.col(-matrix(d2, nrow(z)), ties.method = "first"),
-                       k, floors, avx2)
+                       k, bounds, avx2)
 }
 
 check_split <- function(split, kstar, k) {

@@ -10,8 +10,11 @@
 #' edited by hand into something invalid (weights that do not sum to one,
 #' a covariance that is not positive definite, data of the wrong shape, a
 #' control that [gmoe_control()] would refuse) gets an error naming the part
-#' that is wrong, such as `object$params`. `summary()` also reports the code
-#' path the fit ran (`kernels`, see [gmoe_control()]).
+#' that is wrong, such as `object$params`. `print()` and `summary()` say
+#' which bounds of the parameter space are active at the fit's end (see
+#' [gmoe_bounds()]); `summary()` also reports the passes over the data, the
+#' estimated remaining gain in log-likelihood of a converged fit (see
+#' [gmoe_control()]) and the code path the fit ran (`kernels`).
 #'
 #' @param object,x A `gmoe_fit` object (for `print.summary.gmoe_fit`, its
 #'   summary).
@@ -50,8 +53,11 @@ print.gmoe_fit <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
               if (x$iterations == 1) "" else "s",
               if (x$converged) "converged" else "not converged"))
   print(coef(x), digits = digits)
+  active <- active_bounds_text(x)
+  if (!is.null(active)) cat("\nBounds active at the end:", active, "\n")
   if (is_degenerate(x)) {
-    cat("\nDegenerate fit: variance floors or collapsed components; see $diagnostics.\n")
+    cat("\nDegenerate fit: on a bound of the parameter space or with collapsed components;",
+        "see $diagnostics.\n")
   }
   invisible(x)
 }
@@ -70,7 +76,10 @@ summary.gmoe_fit <- function(object, ...) {
                  iterations = object$iterations, converged = object$converged,
                  components = comp, decreases = object$diagnostics$decreases,
                  degenerate = is_degenerate(object), control = object$control,
-                 kernels = object$diagnostics$kernels, call = object$call),
+                 kernels = object$diagnostics$kernels, call = object$call,
+                 bounds = object$diagnostics$bounds, active_bounds = active_bounds_text(object),
+                 passes = object$diagnostics$passes,
+                 remaining_gain = object$diagnostics$remaining_gain),
             class = "summary.gmoe_fit")
 }
 
@@ -89,10 +98,17 @@ print.summary.gmoe_fit <- function(x, digits = max(3L, getOption("digits") - 3L)
   cat(sprintf("log-likelihood %s (df = %d)   AIC %s   BIC %s\n",
               format(x$logLik, digits = digits + 4), x$df,
               format(x$AIC, digits = digits + 4), format(x$BIC, digits = digits + 4)))
-  cat(sprintf("EM: %d iteration%s, %s (tol = %g, max_iter = %d); kernels: %s\n\n",
+  cat(sprintf("%s: %d iteration%s, %s (tol = %g, max_iter = %d); kernels: %s\n",
+              switch(x$control$accelerate, newton = "SQUAREM and Newton", squarem = "SQUAREM",
+                     none = "EM"),
               x$iterations, if (x$iterations == 1) "" else "s",
               if (x$converged) "converged" else "not converged",
               x$control$tol, x$control$max_iter, x$kernels))
+  if (!is.null(x$passes)) cat(sprintf("Passes over the data: %d", x$passes))
+  if (!is.null(x$remaining_gain)) {
+    cat(sprintf("; estimated remaining gain in log-likelihood %.2g", x$remaining_gain))
+  }
+  cat("\n\n")
   cat("Parameters:\n")
   print(x$coefficients, digits = digits)
   cat("\nComponents:\n")
@@ -100,7 +116,14 @@ print.summary.gmoe_fit <- function(x, digits = max(3L, getOption("digits") - 3L)
   if (x$decreases > 0) {
     cat(sprintf("\nThe log-likelihood decreased in %d iteration(s).\n", x$decreases))
   }
-  if (x$degenerate) cat("\nDegenerate fit: variance floors or collapsed components.\n")
+  cat("\nParameter space:", format(x$control$bounds), "\n")
+  if (!is.null(x$bounds)) {
+    cat(if (is.null(x$active_bounds)) "No bound is active at the end.\n" else
+      paste0("Bounds active at the end: ", x$active_bounds, "\n"))
+  }
+  if (x$degenerate) {
+    cat("\nDegenerate fit: on a bound of the parameter space or with collapsed components.\n")
+  }
   invisible(x)
 }
 

@@ -73,6 +73,13 @@ check_gmoe_control <- function(control, arg = "control") {
   settings <- names(formals(gmoe_control))
   # objects saved by moerates < 0.5.0 have no `kernels`: they get the default
   if (is.null(control$kernels)) control$kernels <- getOption("moerates.kernels", "auto")
+  # and their relative floors and collapse threshold instead of `bounds`
+  if (is.null(control$bounds) && !is.null(control$var_floor) && !is.null(control$min_weight)) {
+    control$bounds <- rebuild(arg, gmoe_bounds(var_floor = control$var_floor,
+                                               weight_min = control$min_weight))
+    control$var_floor <- NULL
+    control$min_weight <- NULL
+  }
   unknown <- setdiff(names(control), settings)
   if (length(unknown) || is.null(names(control))) {
     stop_arg(arg, "has unknown setting(s) ", paste0("`", unknown, "`", collapse = ", "),

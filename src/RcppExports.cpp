@@ -66,9 +66,9 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
-// gmoe_em_cpp
-Rcpp::List gmoe_em_cpp(const Rcpp::NumericMatrix& x, const Rcpp::NumericVector& y, const Rcpp::List& start, int max_iter, double tol, double loglik_offset, bool accelerate, int threads, bool avx2, const Rcpp::NumericVector& floors);
-RcppExport SEXP _moerates_gmoe_em_cpp(SEXP xSEXP, SEXP ySEXP, SEXP startSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP loglik_offsetSEXP, SEXP accelerateSEXP, SEXP threadsSEXP, SEXP avx2SEXP, SEXP floorsSEXP) {
+// gmoe_fit_cpp
+Rcpp::List gmoe_fit_cpp(const Rcpp::NumericMatrix& x, const Rcpp::NumericVector& y, const Rcpp::List& start, int max_iter, double tol, const std::string& scheme, int threads, bool avx2, const Rcpp::List& bounds);
+RcppExport SEXP _moerates_gmoe_fit_cpp(SEXP xSEXP, SEXP ySEXP, SEXP startSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP schemeSEXP, SEXP threadsSEXP, SEXP avx2SEXP, SEXP boundsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -77,18 +77,55 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< const Rcpp::List& >::type start(startSEXP);
     Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
     Rcpp::traits::input_parameter< double >::type tol(tolSEXP);
-    Rcpp::traits::input_parameter< double >::type loglik_offset(loglik_offsetSEXP);
-    Rcpp::traits::input_parameter< bool >::type accelerate(accelerateSEXP);
+    Rcpp::traits::input_parameter< const std::string& >::type scheme(schemeSEXP);
     Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
     Rcpp::traits::input_parameter< bool >::type avx2(avx2SEXP);
-    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type floors(floorsSEXP);
-    rcpp_result_gen = Rcpp::wrap(gmoe_em_cpp(x, y, start, max_iter, tol, loglik_offset, accelerate, threads, avx2, floors));
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type bounds(boundsSEXP);
+    rcpp_result_gen = Rcpp::wrap(gmoe_fit_cpp(x, y, start, max_iter, tol, scheme, threads, avx2, bounds));
+    return rcpp_result_gen;
+END_RCPP
+}
+// gmoe_information_cpp
+Rcpp::List gmoe_information_cpp(const Rcpp::NumericMatrix& x, const Rcpp::NumericVector& y, const Rcpp::List& params, int threads, bool avx2);
+RcppExport SEXP _moerates_gmoe_information_cpp(SEXP xSEXP, SEXP ySEXP, SEXP paramsSEXP, SEXP threadsSEXP, SEXP avx2SEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< const Rcpp::NumericMatrix& >::type x(xSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type y(ySEXP);
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type params(paramsSEXP);
+    Rcpp::traits::input_parameter< int >::type threads(threadsSEXP);
+    Rcpp::traits::input_parameter< bool >::type avx2(avx2SEXP);
+    rcpp_result_gen = Rcpp::wrap(gmoe_information_cpp(x, y, params, threads, avx2));
+    return rcpp_result_gen;
+END_RCPP
+}
+// gmoe_pack_cpp
+Rcpp::NumericVector gmoe_pack_cpp(const Rcpp::List& params);
+RcppExport SEXP _moerates_gmoe_pack_cpp(SEXP paramsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type params(paramsSEXP);
+    rcpp_result_gen = Rcpp::wrap(gmoe_pack_cpp(params));
+    return rcpp_result_gen;
+END_RCPP
+}
+// gmoe_unpack_cpp
+Rcpp::List gmoe_unpack_cpp(const Rcpp::NumericVector& theta, const Rcpp::List& like);
+RcppExport SEXP _moerates_gmoe_unpack_cpp(SEXP thetaSEXP, SEXP likeSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::RNGScope rcpp_rngScope_gen;
+    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type theta(thetaSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type like(likeSEXP);
+    rcpp_result_gen = Rcpp::wrap(gmoe_unpack_cpp(theta, like));
     return rcpp_result_gen;
 END_RCPP
 }
 // gmoe_mstep_cpp
-Rcpp::List gmoe_mstep_cpp(const Rcpp::NumericMatrix& x, const Rcpp::NumericVector& y, const Rcpp::NumericMatrix& resp, const Rcpp::List& current, const Rcpp::NumericVector& floors, bool avx2);
-RcppExport SEXP _moerates_gmoe_mstep_cpp(SEXP xSEXP, SEXP ySEXP, SEXP respSEXP, SEXP currentSEXP, SEXP floorsSEXP, SEXP avx2SEXP) {
+Rcpp::List gmoe_mstep_cpp(const Rcpp::NumericMatrix& x, const Rcpp::NumericVector& y, const Rcpp::NumericMatrix& resp, const Rcpp::List& current, const Rcpp::List& bounds, bool avx2);
+RcppExport SEXP _moerates_gmoe_mstep_cpp(SEXP xSEXP, SEXP ySEXP, SEXP respSEXP, SEXP currentSEXP, SEXP boundsSEXP, SEXP avx2SEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -96,9 +133,9 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type y(ySEXP);
     Rcpp::traits::input_parameter< const Rcpp::NumericMatrix& >::type resp(respSEXP);
     Rcpp::traits::input_parameter< const Rcpp::List& >::type current(currentSEXP);
-    Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type floors(floorsSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::List& >::type bounds(boundsSEXP);
     Rcpp::traits::input_parameter< bool >::type avx2(avx2SEXP);
-    rcpp_result_gen = Rcpp::wrap(gmoe_mstep_cpp(x, y, resp, current, floors, avx2));
+    rcpp_result_gen = Rcpp::wrap(gmoe_mstep_cpp(x, y, resp, current, bounds, avx2));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -145,7 +182,10 @@ static const R_CallMethodDef CallEntries[] = {
     {"_moerates_cmoe_em_cpp", (DL_FUNC) &_moerates_cmoe_em_cpp, 11},
     {"_moerates_cmoe_log_density_cpp", (DL_FUNC) &_moerates_cmoe_log_density_cpp, 6},
     {"_moerates_cmoe_mstep_cpp", (DL_FUNC) &_moerates_cmoe_mstep_cpp, 8},
-    {"_moerates_gmoe_em_cpp", (DL_FUNC) &_moerates_gmoe_em_cpp, 10},
+    {"_moerates_gmoe_fit_cpp", (DL_FUNC) &_moerates_gmoe_fit_cpp, 9},
+    {"_moerates_gmoe_information_cpp", (DL_FUNC) &_moerates_gmoe_information_cpp, 5},
+    {"_moerates_gmoe_pack_cpp", (DL_FUNC) &_moerates_gmoe_pack_cpp, 1},
+    {"_moerates_gmoe_unpack_cpp", (DL_FUNC) &_moerates_gmoe_unpack_cpp, 2},
     {"_moerates_gmoe_mstep_cpp", (DL_FUNC) &_moerates_gmoe_mstep_cpp, 6},
     {"_moerates_gmoe_log_density_cpp", (DL_FUNC) &_moerates_gmoe_log_density_cpp, 5},
     {"_moerates_avx2_supported_cpp", (DL_FUNC) &_moerates_avx2_supported_cpp, 0},

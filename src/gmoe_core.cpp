@@ -1,7 +1,7 @@
 #include "gmoe_core.h"
 
 #include "fast_exp.h"
-#include "squarem.h"
+#include "box_qp.h"
 
 #include <algorithm>
 #include <cmath>
@@ -15,71 +15,6 @@ namespace moerates {
 namespace {
 
 const double kLog2Pi = 1.8378770664093454836;
-
-// Calls visit(start, block, lp, w, lse, shift) for consecutive blocks of
-// observations, where column j of lp holds the log terms of component j and
-// w the responsibilities (zero on padding rows); lse = log sum_j exp(lp_j)
-// per row is filled only when row_lse is true, since the E-step needs only
-// its sum. With row_lse, a row whose log terms overflow is recomputed by
-// GmoeKernel::log_terms_scaled(): its lp and lse then both hold the common
-// shift, so lp - lse is right, and the true log sum is lse - shift (shift
-// is zero on the other rows). Returns the sum of the true log sums. This
-// pass is the hot loop of the package: it reads each observation once.
-template <class Visit>
-double for_each_block(const ConstMat& x, const double* y, const GmoeKernel& kernel,
-                      bool row_lse, Visit& visit, int first = 0, int last = -1) {
-  const int n = last < 0 ? static_cast<int>(x.rows()) : last;
-  const int d = kernel.d();
-  const int k = kernel.k();
-  BlockArray z = BlockArray::Zero(kBlock, d + 1);
-  BlockArray lp(kBlock, k), w(kBlock, k);
-  RowArray top, sum, lse, shift = RowArray::Zero();
-  double total = 0.0;
-  for (int start = first; start < n; start += kBlock) {
-    const int m = std::min(kBlock, n - start);
-    if (m < kBlock) z.setZero();
-    for (int l = 0; l < d; ++l) z.col(l).head(m) = x.col(l).segment(start, m).array();
-    if (y != nullptr) {
-      z.col(d).head(m) = Eigen::Map<const Eigen::ArrayXd>(y + start, m);
-    }
-    const Block block{m, z};
-    if (!row_lse && kernel.simd()) {
-      total += kernel.block_weights(z, m, lp, w);
-      visit(start, block, lp, w, lse, shift);
-      continue;
-    }
-    kernel.log_terms(block, lp);
-    if (row_lse) {
-      shift.setZero();
-      if (!lp.topRows(m).allFinite()) {
-        for (int i = 0; i < m; ++i) {
-          if (!lp.row(i).allFinite()) shift(i) = kernel.log_terms_scaled(z, i, lp);
-        }
-        total -= shift.head(m).sum();
-      }
-    }
-    top = lp.col(0);
-    for (int j = 1; j < k; ++j) top = top.max(lp.col(j));
-    for (int j = 0; j < k; ++j) {
-      w.col(j) = lp.col(j) - top;
-      detail::exp_nonpositive(w.col(j).data(), kBlock, kernel.avx2());
-    }
-    sum = w.col(0);
-    for (int j = 1; j < k; ++j) sum += w.col(j);
-    total += top.head(m).sum();
-    if (row_lse) {
-      lse = top + sum.log();
-    }
-    // Each sum lies in [1, k], so a product of 16 of them cannot overflow:
-    // one log per 16 observations instead of one per observation.
-    for (int c = 0; c < m; c += 16) total += std::log(sum.segment(c, std::min(16, m - c)).prod());
-    sum = sum.inverse();
-    for (int j = 0; j < k; ++j) w.col(j) *= sum;
-    if (m < kBlock) w.bottomRows(kBlock - m).setZero();
-    visit(start, block, lp, w, lse, shift);
-  }
-  return total;
-}
 
 // log |v| through the largest entry, so that no square overflows; -inf for
 // the zero vector.
@@ -367,29 +302,23 @@ double e_step(const ConstMat& x, const ConstVec& y, const GmoeParams& p,
   const GmoeKernel kernel(p, true, stats.avx2());
   stats.reset(p);
   const int n = static_cast<int>(x.rows());
-  const int blocks = (n + kBlock - 1) / kBlock;
-  const int parts = std::max(1, std::min(threads, blocks));
+  const int parts = pass_parts(n, threads);
   if (parts == 1) {
     auto visit = [&](int, const Block& block, const BlockArray&, const BlockArray& w,
                      const RowArray&, const RowArray&) { stats.add(block, w); };
-    return for_each_block(x, y.data(), kernel, false, visit);
+    return detail::for_each_block(x, y.data(), kernel, false, visit);
   }
   // Each thread takes a contiguous run of blocks with its own statistics;
   // they are summed in a fixed order, so the result does not depend on the
   // scheduling, only (through rounding) on the number of threads.
   std::vector<ComponentStats> part(parts, stats);
   std::vector<double> total(parts, 0.0);
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(parts) schedule(static, 1)
-#endif
-  for (int t = 0; t < parts; ++t) {
-    const int first = kBlock * static_cast<int>(static_cast<long long>(blocks) * t / parts);
-    const int last = std::min(n, kBlock * static_cast<int>(static_cast<long long>(blocks) * (t + 1) / parts));
+  over_parts(n, parts, [&](int t, int first, int last) {
     ComponentStats& mine = part[t];
     auto visit = [&mine](int, const Block& block, const BlockArray&, const BlockArray& w,
                          const RowArray&, const RowArray&) { mine.add(block, w); };
-    total[t] = for_each_block(x, y.data(), kernel, false, visit, first, last);
-  }
+    total[t] = detail::for_each_block(x, y.data(), kernel, false, visit, first, last);
+  });
   double sum = 0.0;
   for (int t = 0; t < parts; ++t) {
     stats.s0 += part[t].s0;
@@ -416,22 +345,92 @@ void accumulate(const ConstMat& x, const ConstVec& y, const ConstMat& resp,
   }
 }
 
-void m_step(const ComponentStats& stats, int n, const Floors& floors,
+namespace {
+
+// The covariance nearest s in the Gaussian likelihood under the bound
+// gamma - diag(bounds.gamma) >= 0: the eigenvalues of D^-1/2 s D^-1/2
+// clipped below at 1 (D = diag(bounds.gamma)). Returns whether the bound
+// was active; `out` is s itself otherwise.
+bool bound_gamma(const Eigen::MatrixXd& s, const Bounds& bounds, Eigen::MatrixXd& out) {
+  const Eigen::VectorXd root = bounds.gamma.cwiseSqrt();
+  const Eigen::MatrixXd inv_root2 = root.cwiseInverse() * root.cwiseInverse().transpose();
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(s.cwiseProduct(inv_root2));
+  out = s;
+  if (!(eig.eigenvalues().minCoeff() < 1.0)) return false;
+  out.noalias() = eig.eigenvectors() * eig.eigenvalues().cwiseMax(1.0).asDiagonal() *
+                  eig.eigenvectors().transpose();
+  out = out.cwiseProduct(root * root.transpose());
+  return true;
+}
+
+// A collapsed component's atom, brought within the bounds (it already is
+// for every iterate but a start made from a partition).
+void bound_atom(int j, const Bounds& bounds, GmoeParams& p) {
+  Eigen::MatrixXd gam;
+  bound_gamma(p.gamma(j), bounds, gam);
+  p.gamma(j) = gam;
+  p.nu(j) = std::max(p.nu(j), bounds.nu);
+  for (int l = 0; l < p.d(); ++l) {
+    p.a(j, l) = std::min(std::max(p.a(j, l), -bounds.a_max(l)), bounds.a_max(l));
+  }
+  if (bounds.intercept_bounded()) {
+    const double beta = bounds.shifted_intercept(p.b(j), p.a.row(j));
+    p.b(j) += std::min(std::max(beta, bounds.b_lo), bounds.b_hi) - beta;
+  }
+}
+
+// Weights maximising sum_j n_j log pi_j over the simplex with pi_j >= floor
+// (k * floor < 1): pi_j = max(floor, n_j / lambda), the components below the
+// floor being those with the smallest n_j. When no weight reaches the floor
+// this is n_j / n, normalised as plain EM normalises it.
+void water_fill(const Eigen::VectorXd& nk, int n, double floor, Eigen::VectorXd& pi) {
+  const int k = static_cast<int>(nk.size());
+  pi = nk / n;
+  if ((pi.array() >= floor).all()) {
+    pi /= pi.sum();
+    return;
+  }
+  std::vector<int> order(k);
+  for (int j = 0; j < k; ++j) order[j] = j;
+  std::sort(order.begin(), order.end(), [&nk](int i, int j) { return nk(i) < nk(j); });
+  double rest = nk.sum();
+  for (int m = 0; m < k; ++m) {
+    // the m smallest at the floor, the others in proportion to n_j
+    const double lambda = rest / (1.0 - m * floor);
+    if (nk(order[m]) >= floor * lambda) {
+      for (int i = 0; i < k; ++i) pi(order[i]) = i < m ? floor : nk(order[i]) / lambda;
+      return;
+    }
+    rest -= nk(order[m]);
+  }
+  pi.setConstant(1.0 / k);
+}
+
+}  // namespace
+
+void m_step(const ComponentStats& stats, int n, const Bounds& bounds,
             int iteration, GmoeParams& p, EmDiagnostics& diag) {
   const int d = p.d();
   const int q = d + 1;
-  Eigen::VectorXd mean(q), sxy(d), a(d);
+  const double inf = std::numeric_limits<double>::infinity();
+  const bool slope_bounded = bounds.slope_bounded();
+  const bool intercept_bounded = bounds.intercept_bounded();
+  Eigen::VectorXd mean(q), sxy(d), a(d), pi(p.k());
   Eigen::MatrixXd s(q, q), gam(d, d);
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(d);
   Eigen::LLT<Eigen::MatrixXd> llt(d);
+  // (a, beta) with beta = b - b_shift'a, for the intercept bound
+  Eigen::MatrixXd h_ab(q, q);
+  Eigen::VectorXd g_ab(q), t_ab(q), lo_ab(q), hi_ab(q);
+  lo_ab << -bounds.a_max, bounds.b_lo;
+  hi_ab << bounds.a_max, bounds.b_hi;
+  water_fill(stats.s0, n, bounds.weight, pi);
   for (int j = 0; j < p.k(); ++j) {
     const double nk = stats.s0(j);
-    if (!(nk >= floors.weight * n)) {
-      // A collapsed component keeps its last atom and the floor weight, so
-      // it stays in the fit (and in the diagnostics) instead of turning into
-      // NaN or being dropped.
-      p.pi(j) = floors.weight;
+    if (!(nk >= kCollapsedFraction * n)) {
+      // A collapsed component keeps its atom, so it stays in the fit (and in
+      // the diagnostics) instead of turning into NaN or being dropped.
       if (diag.collapsed_at(j) == 0) diag.collapsed_at(j) = iteration;
+      bound_atom(j, bounds, p);
       continue;
     }
     const Eigen::VectorXd off = stats.s1.col(j) / nk;
@@ -445,176 +444,106 @@ void m_step(const ComponentStats& stats, int n, const Floors& floors,
     sxy = s.col(d).head(d);
     const double syy = s(d, d);
 
-    gam = sxx;
-    eig.compute(sxx);
-    if (eig.eigenvalues().minCoeff() < floors.gamma) {
-      gam.noalias() = eig.eigenvectors() *
-                      eig.eigenvalues().cwiseMax(floors.gamma).asDiagonal() *
-                      eig.eigenvectors().transpose();
-      ++diag.gamma_floor_hits(j);
+    if (bound_gamma(sxx, bounds, gam)) ++diag.gamma_floor_hits(j);
+
+    // The expert: least squares, within the bounds on (a, b) when there are any.
+    double b_j, nu;
+    if (!slope_bounded && !intercept_bounded) {
+      llt.compute(sxx);
+      if (llt.info() == Eigen::Success) {
+        a = llt.solve(sxy);
+      } else {
+        a = p.a.row(j).transpose();
+        box_qp(sxx, sxy, Eigen::VectorXd::Constant(d, -inf), Eigen::VectorXd::Constant(d, inf), a);
+      }
+      b_j = mean(d) - a.dot(mean.head(d));
+      // weighted mean squared residual of y on (1, x) at this slope
+      nu = syy - 2.0 * a.dot(sxy) + a.dot(sxx * a);
+    } else if (!intercept_bounded) {
+      a = p.a.row(j).transpose();
+      box_qp(sxx, sxy, -bounds.a_max, bounds.a_max, a);
+      b_j = mean(d) - a.dot(mean.head(d));
+      nu = syy - 2.0 * a.dot(sxy) + a.dot(sxx * a);
+    } else {
+      // mean squared residual: syy - 2a'sxy + a'sxx a + (beta + a'mu - m_y)^2
+      const Eigen::VectorXd mu = mean.head(d) + bounds.b_shift;
+      h_ab.topLeftCorner(d, d) = sxx + mu * mu.transpose();
+      h_ab.col(d).head(d) = mu;
+      h_ab.row(d).head(d) = mu.transpose();
+      h_ab(d, d) = 1.0;
+      g_ab << sxy + mean(d) * mu, mean(d);
+      t_ab << p.a.row(j).transpose(), bounds.shifted_intercept(p.b(j), p.a.row(j));
+      box_qp(h_ab, g_ab, lo_ab, hi_ab, t_ab);
+      a = t_ab.head(d);
+      b_j = t_ab(d) + a.dot(bounds.b_shift);
+      const double centre = mean(d) - a.dot(mean.head(d)) - b_j;
+      nu = syy - 2.0 * a.dot(sxy) + a.dot(sxx * a) + centre * centre;
     }
-    llt.compute(gam);
-    a = llt.solve(sxy);
-    // Weighted mean squared residual of y on (1, x) at this slope; equal to
-    // syy - sxy'a when Gamma was not floored.
-    double nu = syy - 2.0 * a.dot(sxy) + a.dot(sxx * a);
-    if (!(nu >= floors.nu)) {
-      nu = floors.nu;
+    if (!(nu >= bounds.nu)) {
+      nu = bounds.nu;
       ++diag.nu_floor_hits(j);
     }
-    p.pi(j) = nk / n;
     p.c.row(j) = mean.head(d).transpose();
     p.gamma(j) = gam;
     p.a.row(j) = a.transpose();
-    p.b(j) = mean(d) - a.dot(mean.head(d));
+    p.b(j) = b_j;
     p.nu(j) = nu;
   }
-  p.pi /= p.pi.sum();
+  p.pi = pi;
+}
+
+double gamma_bound_margin(const GmoeParams& p, int j, const Bounds& bounds) {
+  const Eigen::VectorXd inv_root = bounds.gamma.cwiseSqrt().cwiseInverse();
+  const Eigen::MatrixXd scaled = p.gamma(j).cwiseProduct(inv_root * inv_root.transpose());
+  return Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(scaled, Eigen::EigenvaluesOnly)
+      .eigenvalues()
+      .minCoeff();
 }
 
 namespace {
 
-// The GMoE EM map for squarem_cycle(). Free parametrisation: log weights
-// (normalised on the way back), c, a, b, log nu, and each Gamma_j by the
-// log-Cholesky factor (log of the diagonal, then the strict lower
-// triangle), so that every jump has weights on the simplex, positive
-// definite covariances and positive variances.
-class GmoeMap {
- public:
-  GmoeMap(const ConstMat& x, const ConstVec& y, const Floors& floors, int threads,
-          ComponentStats& stats, EmDiagnostics& diag)
-      : x_(x), y_(y), floors_(floors), threads_(threads), stats_(stats), diag_(diag),
-        n_(static_cast<int>(x.rows())) {}
+// Relative tolerance of bound_activity() and within_bounds().
+const double kBoundSlack = 1e-9;
 
-  void set_iteration(int iteration) { iteration_ = iteration; }
-  // A jump can land where the kernel refuses the parameters (a weight that
-  // underflowed, a covariance that is numerically singular): that is a
-  // failed jump, not an error.
-  double evaluate(const GmoeParams& p) {
-    ++diag_.passes;
-    try {
-      return e_step(x_, y_, p, stats_, threads_);
-    } catch (const std::domain_error&) {
-      return std::numeric_limits<double>::quiet_NaN();
-    }
-  }
-  double em_step(GmoeParams& p) {
-    m_step(stats_, n_, floors_, iteration_, p, diag_);
-    ++diag_.passes;
-    return e_step(x_, y_, p, stats_, threads_);
-  }
-
-  Eigen::VectorXd to_free(const GmoeParams& p) const {
-    const int k = p.k(), d = p.d(), tri = d * (d + 1) / 2;
-    Eigen::VectorXd phi(k * (2 * d + 3 + tri));
-    int at = 0;
-    phi.segment(at, k) = p.pi.array().log().matrix();
-    at += k;
-    phi.segment(at, k * d) = Eigen::Map<const Eigen::VectorXd>(p.c.data(), k * d);
-    at += k * d;
-    phi.segment(at, k * d) = Eigen::Map<const Eigen::VectorXd>(p.a.data(), k * d);
-    at += k * d;
-    phi.segment(at, k) = p.b;
-    at += k;
-    phi.segment(at, k) = p.nu.array().log().matrix();
-    at += k;
-    for (int j = 0; j < k; ++j) {
-      const Eigen::MatrixXd l = p.gamma(j).llt().matrixL();
-      for (int r = 0; r < d; ++r) phi[at++] = std::log(l(r, r));
-      for (int c = 0; c < d; ++c) {
-        for (int r = c + 1; r < d; ++r) phi[at++] = l(r, c);
-      }
-    }
-    return phi;
-  }
-
-  GmoeParams from_free(const Eigen::VectorXd& phi) const {
-    const int k = stats_.s0.size(), d = static_cast<int>(x_.cols());
-    GmoeParams p(k, d);
-    int at = 0;
-    const Eigen::ArrayXd logw = phi.segment(at, k).array();
-    p.pi = (logw - logw.maxCoeff()).exp().matrix();
-    p.pi /= p.pi.sum();
-    at += k;
-    p.c = Eigen::Map<const Eigen::MatrixXd>(phi.data() + at, k, d);
-    at += k * d;
-    p.a = Eigen::Map<const Eigen::MatrixXd>(phi.data() + at, k, d);
-    at += k * d;
-    p.b = phi.segment(at, k);
-    at += k;
-    p.nu = phi.segment(at, k).array().exp().matrix();
-    at += k;
-    Eigen::MatrixXd l(d, d);
-    for (int j = 0; j < k; ++j) {
-      l.setZero();
-      for (int r = 0; r < d; ++r) l(r, r) = std::exp(phi[at++]);
-      for (int c = 0; c < d; ++c) {
-        for (int r = c + 1; r < d; ++r) l(r, c) = phi[at++];
-      }
-      p.gamma(j) = l * l.transpose();
-    }
-    return p;
-  }
-
- private:
-  ConstMat x_;
-  ConstVec y_;
-  Floors floors_;
-  int threads_;
-  ComponentStats& stats_;
-  EmDiagnostics& diag_;
-  int n_;
-  int iteration_ = 0;
-};
+// Whether the shifted intercept sits on a (finite) bound.
+bool intercept_at(double beta, double bound) {
+  return std::isfinite(bound) && std::fabs(beta - bound) <= kBoundSlack * std::max(1.0, std::fabs(bound));
+}
 
 }  // namespace
 
-EmResult gmoe_em(const ConstMat& x, const ConstVec& y, const GmoeParams& start,
-                 int max_iter, double tol, double loglik_offset, bool accelerate,
-                 int threads, bool avx2, const Floors& floors) {
-  EmResult res{start, {}, 0, false, EmDiagnostics(start.k())};
-  ComponentStats stats(start, avx2);
-  GmoeMap map(x, y, floors, threads, stats, res.diag);
-  GmoeParams previous = start;
-  res.loglik.reserve(static_cast<size_t>(max_iter) + 1);
-  // max_iter = 1 is the published one-step procedure: one plain EM step.
-  const bool squarem = accelerate && max_iter > 1;
+BoundActivity bound_activity(const GmoeParams& p, const Bounds& bounds) {
+  BoundActivity act(p.k());
+  for (int j = 0; j < p.k(); ++j) {
+    act.weight(j) = p.pi(j) <= bounds.weight * (1 + kBoundSlack);
+    act.gamma(j) = gamma_bound_margin(p, j, bounds) <= 1 + kBoundSlack;
+    act.nu(j) = p.nu(j) <= bounds.nu * (1 + kBoundSlack);
+    act.a(j) = (p.a.row(j).transpose().array().abs() >= bounds.a_max.array() * (1 - kBoundSlack)).any();
+    if (bounds.intercept_bounded()) {
+      const double beta = bounds.shifted_intercept(p.b(j), p.a.row(j));
+      act.b(j) = intercept_at(beta, bounds.b_lo) || intercept_at(beta, bounds.b_hi);
+    }
+  }
+  return act;
+}
 
-  // Not map.evaluate(): an invalid start is the caller's error, reported as such.
-  double ll_prev = e_step(x, y, res.params, stats, threads);
-  res.diag.passes = 1;
-  res.loglik.push_back(ll_prev);
-  if (!std::isfinite(ll_prev)) {
-    res.diag.nonfinite = true;
-    return res;
-  }
-  for (int it = 1; it <= max_iter; ++it) {
-    previous = res.params;
-    map.set_iteration(it);
-    double em_gain = 0;
-    const double ll = squarem ? squarem_cycle(map, res.params, ll_prev,
-                                              res.diag.squarem_fallbacks, em_gain)
-                              : map.em_step(res.params);
-    if (!std::isfinite(ll)) {
-      res.diag.nonfinite = true;
-      res.params = previous;
-      break;
+bool within_bounds(const GmoeParams& p, const Bounds& bounds) {
+  for (int j = 0; j < p.k(); ++j) {
+    if (!(p.pi(j) >= bounds.weight * (1 - kBoundSlack)) ||
+        !(p.nu(j) >= bounds.nu * (1 - kBoundSlack)) ||
+        !(gamma_bound_margin(p, j, bounds) >= 1 - kBoundSlack) ||
+        !(p.a.row(j).transpose().array().abs() <= bounds.a_max.array() * (1 + kBoundSlack)).all()) {
+      return false;
     }
-    res.loglik.push_back(ll);
-    res.iterations = it;
-    if (ll < ll_prev - 1e-10 * (1.0 + std::fabs(ll_prev + loglik_offset))) ++res.diag.decreases;
-    // A SQUAREM cycle is judged by its first, plain EM step, so that both
-    // schemes stop at the same criterion: a point where one EM step gains
-    // less than tol. The cycle's own gain is erratic (the jump lengths
-    // alternate), and a small one would stop the fit early on a ridge.
-    if (!squarem) em_gain = ll - ll_prev;
-    if (std::fabs(em_gain) / (1.0 + std::fabs(ll + loglik_offset)) < tol) {
-      res.converged = true;
-      break;
+    if (bounds.intercept_bounded()) {
+      const double beta = bounds.shifted_intercept(p.b(j), p.a.row(j));
+      if (!(beta >= bounds.b_lo - kBoundSlack * std::max(1.0, std::fabs(bounds.b_lo))) ||
+          !(beta <= bounds.b_hi + kBoundSlack * std::max(1.0, std::fabs(bounds.b_hi)))) {
+        return false;
+      }
     }
-    ll_prev = ll;
   }
-  return res;
+  return true;
 }
 
 Eigen::MatrixXd posterior(const ConstMat& x, const double* y, const GmoeParams& p,
@@ -632,7 +561,7 @@ Eigen::MatrixXd posterior(const ConstMat& x, const double* y, const GmoeParams& 
       }
     }
   };
-  for_each_block(x, y, kernel, true, visit);
+  detail::for_each_block(x, y, kernel, true, visit);
   return out;
 }
 
@@ -644,7 +573,7 @@ Eigen::VectorXd log_density(const ConstMat& x, const double* y, const GmoeParams
                    const RowArray& lse, const RowArray& shift) {
     out.segment(start, block.rows) = (lse - shift).head(block.rows).matrix();
   };
-  for_each_block(x, y, kernel, true, visit);
+  detail::for_each_block(x, y, kernel, true, visit);
   return out;
 }
 

@@ -5,6 +5,9 @@
 #define MOERATES_GMOE_CORE_H
 
 #include <Eigen/Dense>
+#include <algorithm>
+#include <cmath>
+#include <limits>
 #include <vector>
 
 #include "fast_exp.h"
@@ -34,20 +37,59 @@ struct GmoeParams {
   }
 };
 
-// Absolute floors, computed by the caller from the scale of the data.
-struct Floors {
-  double gamma;   // smallest eigenvalue allowed in Gamma_j
-  double nu;      // smallest nu_j
-  double weight;  // n_j / n below which component j has collapsed
+// The compact parameter space of a fit, in the units the fit runs in (the
+// caller maps bounds given in the data's units into these exactly).
+struct Bounds {
+  Eigen::VectorXd gamma;    // d: Gamma_j - diag(gamma) positive semidefinite
+  double nu = 0;            // nu_j >= nu
+  double weight = 0;        // pi_j >= weight (k * weight < 1)
+  Eigen::VectorXd a_max;    // d: |a_jl| <= a_max(l), +inf where unbounded
+  Eigen::VectorXd b_shift;  // d: the bound on the intercept is on b_j - b_shift' a_j
+  double b_lo = -std::numeric_limits<double>::infinity();
+  double b_hi = std::numeric_limits<double>::infinity();
+
+  bool slope_bounded() const { return (a_max.array() < std::numeric_limits<double>::infinity()).any(); }
+  bool intercept_bounded() const { return std::isfinite(b_lo) || std::isfinite(b_hi); }
+  // The intercept as bounded: b_j - b_shift' a_j.
+  double shifted_intercept(double b, const Eigen::Ref<const Eigen::RowVectorXd>& a) const {
+    return b - a.dot(b_shift.transpose());
+  }
 };
 
+// Below this fraction of the observations a component's summed
+// responsibility carries no usable information on its atom: the component
+// has collapsed.
+constexpr double kCollapsedFraction = 1e-10;
+
+// Which bounds hold with equality at p, per component (see bound_activity()).
+struct BoundActivity {
+  Eigen::Array<bool, Eigen::Dynamic, 1> weight, gamma, nu, a, b;
+  explicit BoundActivity(int k)
+      : weight(Eigen::Array<bool, Eigen::Dynamic, 1>::Constant(k, false)), gamma(weight),
+        nu(weight), a(weight), b(weight) {}
+  bool any(int j) const { return weight(j) || gamma(j) || nu(j) || a(j) || b(j); }
+};
+
+// The bounds active at p, up to rounding (relative 1e-9): M-steps and
+// projections put parameters exactly on the bounds they meet.
+BoundActivity bound_activity(const GmoeParams& p, const Bounds& bounds);
+
+// Smallest eigenvalue of D^-1/2 Gamma_j D^-1/2, D = diag(bounds.gamma): the
+// Gamma bound holds when it is >= 1.
+double gamma_bound_margin(const GmoeParams& p, int j, const Bounds& bounds);
+
+// Whether p lies in the bounds (up to the rounding of bound_activity()).
+bool within_bounds(const GmoeParams& p, const Bounds& bounds);
+
 struct EmDiagnostics {
-  Eigen::VectorXi gamma_floor_hits;  // M-steps in which Gamma_j was floored
-  Eigen::VectorXi nu_floor_hits;     // M-steps in which nu_j was floored
+  Eigen::VectorXi gamma_floor_hits;  // M-steps in which the Gamma_j bound was active
+  Eigen::VectorXi nu_floor_hits;     // M-steps in which the nu_j bound was active
   Eigen::VectorXi collapsed_at;      // first M-step where j collapsed; 0: never
   int decreases = 0;                 // log-likelihood drops beyond rounding
   int squarem_fallbacks = 0;         // SQUAREM cycles that kept the plain EM step
-  int passes = 0;                    // E-steps, i.e. passes over the data: the cost
+  int passes = 0;                    // passes over the data (E-steps and information passes)
+  int information_passes = 0;        // of which passes computing the observed information
+  int newton_steps = 0;              // accepted Newton (trust-region) steps
   bool nonfinite = false;            // a step gave a non-finite likelihood
   explicit EmDiagnostics(int k)
       : gamma_floor_hits(Eigen::VectorXi::Zero(k)),
@@ -155,29 +197,112 @@ class GmoeKernel {
 double e_step(const ConstMat& x, const ConstVec& y, const GmoeParams& p,
               ComponentStats& stats, int threads);
 
-// M-step from accumulated statistics, with floors (see Floors).
-void m_step(const ComponentStats& stats, int n, const Floors& floors,
+// The M-step: from the accumulated statistics, the exact maximiser of the
+// EM Q-function over the parameters within `bounds`. The blocks separate:
+// weights by water-filling (pi_j = max(weight, n_j / lambda)); c_j, the
+// weighted mean; Gamma_j, the weighted covariance with the eigenvalues of
+// D^-1/2 S D^-1/2 clipped below at 1 (D = diag(bounds.gamma)); (a_j, b_j)
+// by least squares within their box (box_qp.h); nu_j, the mean squared
+// residual or its floor. A component whose summed responsibility is below
+// 1e-10 n has collapsed: it keeps its atom (brought within the bounds; a
+// generalised EM step, so the log-likelihood still does not decrease) and
+// the iteration is recorded. Counts the active Gamma and nu bounds in diag.
+void m_step(const ComponentStats& stats, int n, const Bounds& bounds,
             int iteration, GmoeParams& p, EmDiagnostics& diag);
 
-struct EmResult {
-  GmoeParams params;
-  std::vector<double> loglik;  // at the start and after every iteration
-  int iterations;
-  bool converged;
-  EmDiagnostics diag;
-};
+// Splits n observations into `parts` contiguous runs of whole blocks and
+// calls pass(t, first, last) for each (in parallel with OpenMP), so that
+// sums made per part and added in order t = 0, 1, ... do not depend on the
+// scheduling.
+template <class Pass>
+void over_parts(int n, int parts, const Pass& pass) {
+  const int blocks = (n + kBlock - 1) / kBlock;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(parts) schedule(static, 1)
+#endif
+  for (int t = 0; t < parts; ++t) {
+    const int first = kBlock * static_cast<int>(static_cast<long long>(blocks) * t / parts);
+    const int last =
+        std::min(n, kBlock * static_cast<int>(static_cast<long long>(blocks) * (t + 1) / parts));
+    pass(t, first, last);
+  }
+}
 
-// EM from `start`: at most max_iter iterations, each a plain EM step or,
-// with `accelerate` and max_iter > 1, a SQUAREM cycle (squarem.h); stops
-// when the relative change |l_t - l_{t-1}| / (1 + |l_t|) falls below tol
-// (never when tol = 0). l_t there is the log-likelihood plus
-// `loglik_offset`: fit_gmoe() fits standardised data, and its rule is
-// judged in the data's own units, as mclust judges it. A start whose
-// log-likelihood is not finite is returned at once, with diag.nonfinite set
-// and no iteration.
-EmResult gmoe_em(const ConstMat& x, const ConstVec& y, const GmoeParams& start,
-                 int max_iter, double tol, double loglik_offset, bool accelerate,
-                 int threads, bool avx2, const Floors& floors);
+// The number of parts over_parts() uses for n observations and `threads`.
+inline int pass_parts(int n, int threads) {
+  const int blocks = (n + kBlock - 1) / kBlock;
+  return std::max(1, std::min(threads, blocks));
+}
+
+namespace detail {
+
+// Calls visit(start, block, lp, w, lse, shift) for consecutive blocks of
+// observations first..last-1 (last < 0: to the end), where column j of lp
+// holds the log terms of component j and w the responsibilities (zero on
+// padding rows); lse = log sum_j exp(lp_j) per row is filled only when
+// row_lse is true, since the E-step needs only its sum. With row_lse, a row
+// whose log terms overflow is recomputed by
+// GmoeKernel::log_terms_scaled(): its lp and lse then both hold the common
+// shift, so lp - lse is right, and the true log sum is lse - shift (shift
+// is zero on the other rows). Returns the sum of the true log sums. This
+// pass is the hot loop of the package: it reads each observation once.
+template <class Visit>
+double for_each_block(const ConstMat& x, const double* y, const GmoeKernel& kernel,
+                      bool row_lse, Visit& visit, int first = 0, int last = -1) {
+  const int n = last < 0 ? static_cast<int>(x.rows()) : last;
+  const int d = kernel.d();
+  const int k = kernel.k();
+  BlockArray z = BlockArray::Zero(kBlock, d + 1);
+  BlockArray lp(kBlock, k), w(kBlock, k);
+  RowArray top, sum, lse, shift = RowArray::Zero();
+  double total = 0.0;
+  for (int start = first; start < n; start += kBlock) {
+    const int m = std::min(kBlock, n - start);
+    if (m < kBlock) z.setZero();
+    for (int l = 0; l < d; ++l) z.col(l).head(m) = x.col(l).segment(start, m).array();
+    if (y != nullptr) {
+      z.col(d).head(m) = Eigen::Map<const Eigen::ArrayXd>(y + start, m);
+    }
+    const Block block{m, z};
+    if (!row_lse && kernel.simd()) {
+      total += kernel.block_weights(z, m, lp, w);
+      visit(start, block, lp, w, lse, shift);
+      continue;
+    }
+    kernel.log_terms(block, lp);
+    if (row_lse) {
+      shift.setZero();
+      if (!lp.topRows(m).allFinite()) {
+        for (int i = 0; i < m; ++i) {
+          if (!lp.row(i).allFinite()) shift(i) = kernel.log_terms_scaled(z, i, lp);
+        }
+        total -= shift.head(m).sum();
+      }
+    }
+    top = lp.col(0);
+    for (int j = 1; j < k; ++j) top = top.max(lp.col(j));
+    for (int j = 0; j < k; ++j) {
+      w.col(j) = lp.col(j) - top;
+      exp_nonpositive(w.col(j).data(), kBlock, kernel.avx2());
+    }
+    sum = w.col(0);
+    for (int j = 1; j < k; ++j) sum += w.col(j);
+    total += top.head(m).sum();
+    if (row_lse) {
+      lse = top + sum.log();
+    }
+    // Each sum lies in [1, k], so a product of 16 of them cannot overflow:
+    // one log per 16 observations instead of one per observation.
+    for (int c = 0; c < m; c += 16) total += std::log(sum.segment(c, std::min(16, m - c)).prod());
+    sum = sum.inverse();
+    for (int j = 0; j < k; ++j) w.col(j) *= sum;
+    if (m < kBlock) w.bottomRows(kBlock - m).setZero();
+    visit(start, block, lp, w, lse, shift);
+  }
+  return total;
+}
+
+}  // namespace detail
 
 // n x k responsibilities (log = false) or log gate/posterior probabilities
 // (log = true) at p; with y null, the gates alone.

@@ -1,5 +1,12 @@
 # How long does the converged paper-scale reproduction take?
 #
+# Note (0.5.0): fit_gmoe()'s `tol` is now an absolute bound on the Newton
+# decrement (see ?gmoe_control), not the relative change described below, and
+# its default optimiser is SQUAREM followed by Newton steps; the plain and
+# squarem rows of this script run with tol = 1e-8 in that new sense, so they
+# run longer than the 0.4 rule let them. inst/bench/bench-mle.R measures the
+# new optimiser against plain EM and SQUAREM.
+#
 # What it measures. reproduce_gmoe(scale = "paper", mode = "converged") fits
 # 8 configurations (models 1-4, k = 4, 5) x 100 sample sizes
 # (gmoe_paper_n(), 100 to 1e5) x 20 replications = 16,000 EM fits from the
@@ -135,7 +142,7 @@ loglik_of <- function(x, y, params) {
 rows <- list()
 add_row <- function(...) rows[[length(rows) + 1L]] <<- data.frame(..., stringsAsFactors = FALSE)
 ctrl_plain <- gmoe_control(max_iter = max_iter, tol = tol, accelerate = "none")
-ctrl_sq <- gmoe_control(max_iter = max_iter, tol = tol)
+ctrl_sq <- gmoe_control(max_iter = max_iter, tol = tol, accelerate = "squarem")
 
 for (ci in seq_len(nrow(configs))) {
   model <- configs$model[ci]

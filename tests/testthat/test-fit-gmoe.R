@@ -178,39 +178,52 @@ test_that("control settings are validated", {
   expect_error(gmoe_control(max_iter = -1), "`max_iter`")
   expect_error(gmoe_control(tol = -1), "`tol`")
   expect_error(gmoe_control(accelerate = "aitken"), "`accelerate`")
-  expect_error(gmoe_control(var_floor = 0), "`var_floor`")
-  expect_error(gmoe_control(min_weight = 0.5), "`min_weight`")
+  expect_error(gmoe_control(bounds = list(nu_min = 1)), "`bounds` must be made by gmoe_bounds()",
+               fixed = TRUE)
   expect_output(print(gmoe_control()), "max_iter")
+  expect_output(print(gmoe_control()), "bounds +nu >= 1e-08 var\\(y\\)")
+  # controls saved before 0.5.0 carry relative floors and a collapse threshold
+  old <- unclass(gmoe_control())
+  old$bounds <- NULL
+  old$var_floor <- 1e-6
+  old$min_weight <- 1e-9
+  class(old) <- "gmoe_control"
+  expect_equal(check_gmoe_control(old)$bounds, gmoe_bounds(var_floor = 1e-6, weight_min = 1e-9))
 })
 
-test_that("SQUAREM reaches plain EM's maximum in far fewer iterations", {
+test_that("Newton and SQUAREM reach plain EM's maximum in far fewer passes", {
   configs <- list(c(model = 1, k = 3, n = 2000), c(model = 1, k = 4, n = 3000),
-                  c(model = 2, k = 5, n = 3000), c(model = 4, k = 4, n = 2000))
+                  c(model = 2, k = 5, n = 3000))
   for (cfg in configs) {
     truth <- gmoe_paper_truth(cfg[["model"]])
     set.seed(cfg[["n"]] + cfg[["k"]])
     sim <- rgmoe(cfg[["n"]], truth)
     start <- init_near_truth(truth, cfg[["k"]], cfg[["n"]])
     plain <- fit_gmoe(sim$x, sim$y, cfg[["k"]], init = start,
-                      control = gmoe_control(accelerate = "none", tol = 1e-12, max_iter = 50000))
-    fast <- fit_gmoe(sim$x, sim$y, cfg[["k"]], init = start,
-                     control = gmoe_control(tol = 1e-12, max_iter = 5000))
-    expect_identical(fast$control$accelerate, "squarem")
-    expect_true(fast$converged)
-    # at least as high as plain EM, which crawls on over-fitted likelihoods
-    expect_gte(fast$loglik, plain$loglik - 1e-6 * abs(plain$loglik))
-    expect_lt(3 * fast$iterations, plain$iterations)
-    # passes over the data: one per plain EM step plus the start; a SQUAREM
-    # cycle makes 4 (up to 11 when its jumps fail), and in all fewer
+                      control = gmoe_control(accelerate = "none", tol = 0, max_iter = 20000))
+    squarem <- fit_gmoe(sim$x, sim$y, cfg[["k"]], init = start,
+                        control = gmoe_control(accelerate = "squarem", max_iter = 5000))
+    newton <- fit_gmoe(sim$x, sim$y, cfg[["k"]], init = start)
+    expect_identical(newton$control$accelerate, "newton")
+    for (fast in list(squarem, newton)) {
+      expect_true(fast$converged)
+      # at least as high as 20,000 plain EM steps, which crawl on over-fitted likelihoods
+      expect_gte(fast$loglik, plain$loglik - 1e-6)
+      expect_true(all(diff(fast$loglik_trace) >= -1e-10 * abs(fast$loglik)))
+      expect_identical(fast$diagnostics$decreases, 0L)
+      expect_true(all(apply(fast$params$Gamma, 3, function(g) min(eigen(g)$values)) > 0))
+      expect_equal(sum(fast$params$pi), 1)
+    }
+    # passes over the data: one per plain EM step plus the start (tol = 0:
+    # no test); a SQUAREM cycle makes 4 (up to 11 when its jumps fail), plus
+    # the information passes of its stopping tests; Newton fewer still
     expect_equal(plain$diagnostics$passes, plain$iterations + 1)
-    expect_gte(fast$diagnostics$passes, 2 * fast$iterations + 1)
-    expect_lte(fast$diagnostics$passes, 11 * fast$iterations + 1)
-    expect_lt(fast$diagnostics$passes, plain$diagnostics$passes)
-    expect_true(all(diff(fast$loglik_trace) >= -1e-10 * abs(fast$loglik)))
-    expect_identical(fast$diagnostics$decreases, 0L)
-    # every fitted covariance stays positive definite, the weights on the simplex
-    expect_true(all(apply(fast$params$Gamma, 3, function(g) min(eigen(g)$values)) > 0))
-    expect_equal(sum(fast$params$pi), 1)
+    sq <- squarem$diagnostics
+    expect_gte(sq$passes, 2 * squarem$iterations + 1)
+    expect_lte(sq$passes, 11 * squarem$iterations + 1 + sq$information_passes)
+    expect_gt(newton$diagnostics$newton_steps, 0)
+    expect_lt(newton$diagnostics$passes, sq$passes)
+    expect_lt(sq$passes, plain$diagnostics$passes)
   }
   # the published one-step mode is one plain EM step whatever the setting
   truth <- gmoe_paper_truth(1)
@@ -218,37 +231,52 @@ test_that("SQUAREM reaches plain EM's maximum in far fewer iterations", {
   sim <- rgmoe(1000, truth)
   start <- init_near_truth(truth, 4, 1000)
   one <- fit_gmoe(sim$x, sim$y, 4, init = start, control = gmoe_control(max_iter = 1))
-  plain <- fit_gmoe(sim$x, sim$y, 4, init = start,
-                    control = gmoe_control(max_iter = 1, accelerate = "none"))
-  expect_identical(one$params, plain$params)
+  for (accelerate in c("squarem", "none")) {
+    other <- fit_gmoe(sim$x, sim$y, 4, init = start,
+                      control = gmoe_control(max_iter = 1, accelerate = accelerate))
+    expect_identical(one$params, other$params)
+  }
   expect_identical(one$diagnostics$squarem_fallbacks, 0L)
   expect_equal(one$diagnostics$passes, 2)
+  expect_false(one$converged)
+  expect_null(one$diagnostics$remaining_gain)
 })
 
-test_that("SQUAREM stops when a plain EM step from its point gains less than tol", {
+# The Newton decrement g'(-H)^-1 g / 2 at a fit's parameters, from the
+# score and Hessian of gmoe_information(), every parameter free.
+decrement <- function(fit) {
+  info <- gmoe_information(fit)
+  drop(crossprod(info$score, solve(-info$hessian, info$score))) / 2
+}
+
+test_that("a converged fit stops where the Newton decrement is below tol, whatever the scheme", {
   truth <- gmoe_paper_truth(1)
   set.seed(31)
   sim <- rgmoe(4000, truth)
-  start <- init_near_truth(truth, 5, 4000)
-  tol <- 1e-9
-  fit <- fit_gmoe(sim$x, sim$y, 5, init = start, control = gmoe_control(tol = tol))
-  expect_true(fit$converged)
-  K <- fit$iterations
-  expect_gt(K, 3)
-  # the path does not depend on the stopping rule, so capped fits retrace it
-  point <- function(cycles) {
-    fit_gmoe(sim$x, sim$y, 5, init = start,
-             control = gmoe_control(tol = 0, max_iter = cycles))
+  start <- init_near_truth(truth, 4, 4000)
+  for (accelerate in c("newton", "squarem", "none")) {
+    tol <- if (accelerate == "none") 1e-4 else 1e-7
+    fit <- fit_gmoe(sim$x, sim$y, 4, init = start,
+                    control = gmoe_control(tol = tol, accelerate = accelerate, max_iter = 20000))
+    expect_true(fit$converged, info = accelerate)
+    expect_true(all(!unlist(fit$diagnostics$bounds[-1])))
+    dec <- decrement(fit)
+    expect_lt(dec, tol)
+    expect_equal(fit$diagnostics$remaining_gain, dec, tolerance = 1e-4, info = accelerate)
+    expect_gt(fit$diagnostics$information_passes, 0)
   }
-  em_gain <- function(from) {
-    step <- fit_gmoe(sim$x, sim$y, 5, init = from$params,
-                     control = gmoe_control(max_iter = 1, accelerate = "none"))
-    step$loglik - from$loglik
-  }
-  before_last <- point(K - 1)
-  expect_equal(before_last$loglik, fit$loglik_trace[K], tolerance = 1e-12)
-  expect_lt(em_gain(before_last) / (1 + abs(fit$loglik)), tol)
-  expect_gte(em_gain(point(K - 2)) / (1 + abs(fit$loglik_trace[K])), tol)
+  # plain EM and SQUAREM follow a path that does not depend on tol; their
+  # tests run only where an EM step gains less than tol, at iterations
+  # spaced geometrically, and a fit capped one iteration earlier has not
+  # converged
+  fit <- fit_gmoe(sim$x, sim$y, 4, init = start,
+                  control = gmoe_control(tol = 1e-7, accelerate = "squarem"))
+  capped <- fit_gmoe(sim$x, sim$y, 4, init = start,
+                     control = gmoe_control(tol = 1e-7, accelerate = "squarem",
+                                            max_iter = fit$iterations - 1))
+  expect_false(capped$converged)
+  expect_equal(capped$loglik_trace, fit$loglik_trace[seq_len(fit$iterations)], tolerance = 1e-12)
+  expect_lt(capped$diagnostics$information_passes, fit$diagnostics$information_passes)
 })
 
 test_that("the AVX2 and portable kernels give the same fits up to rounding", {

@@ -58,14 +58,15 @@ test_that("the C++ layer turns inconsistent input into R errors", {
   p <- gmoe_paper_truth(1)
   bad <- unclass(p)
   bad$Gamma[1, 1, 1] <- -1
-  floors <- c(1e-8, 1e-8, 1e-10)
-  expect_error(.gmoe_em_cpp(matrix(1:4 / 4), 1:4 / 4, bad, 1L, 0, 0, FALSE, 1L, TRUE, floors),
+  bounds <- list(gamma = 1e-8, nu = 1e-8, weight = 1e-10, a_max = Inf, b_shift = 0,
+                 b_lo = -Inf, b_hi = Inf)
+  expect_error(.gmoe_fit_cpp(matrix(1:4 / 4), 1:4 / 4, bad, 1L, 0, "none", 1L, TRUE, bounds),
                "gate covariance of component 1 is numerically singular")
   bad <- unclass(p)
   bad$nu[2] <- 1e-320
-  expect_error(.gmoe_em_cpp(matrix(1:4 / 4), 1:4 / 4, bad, 1L, 0, 0, FALSE, 1L, TRUE, floors),
+  expect_error(.gmoe_fit_cpp(matrix(1:4 / 4), 1:4 / 4, bad, 1L, 0, "none", 1L, TRUE, bounds),
                "variance of component 2 is not a positive normal number")
-  expect_error(.gmoe_em_cpp(matrix(1:4 / 4), 1:3, p, 1L, 0, 0, FALSE, 1L, TRUE, floors),
+  expect_error(.gmoe_fit_cpp(matrix(1:4 / 4), 1:3, p, 1L, 0, "none", 1L, TRUE, bounds),
                "one value per row")
   expect_error(.gmoe_log_density_cpp(matrix(1:4, 2), 1:2, p, "joint", TRUE), "c must be k x d")
 })
@@ -97,7 +98,7 @@ test_that("GMoE objects are rebuilt where they enter, with the constructor's err
   expect_identical(check_gmoe_control(ctl), ctl)
   ctl$accelerate <- "Squarem"
   expect_error(check_gmoe_control(ctl),
-               "`control` holds invalid contents: `accelerate` must be \"squarem\" or \"none\".",
+               "`control` holds invalid contents: `accelerate` must be \"newton\", \"squarem\" or \"none\".",
                fixed = TRUE)
   ctl <- gmoe_control()
   ctl$maxiter <- 10
