@@ -44,14 +44,17 @@
 #'   [rate_slopes()]).
 #' @param ... Graphical parameters set by [par()] while drawing, for example
 #'   `cex = 0.9`.
-#' @return Invisibly, the [rate_slopes()] table of the plotted metrics, with
-#'   three attributes that describe the figure: `layout`, the rows and columns
+#' @return Invisibly, the [rate_slopes()] table of the plotted metrics (with
+#'   its attributes), and three attributes that describe the figure:
+#'   `layout`, the rows and columns
 #'   of the grid (`NULL` when `layout = FALSE`), and `panels`, a data frame
 #'   with one row per panel: `metric`, `main`, `ylab`, `xlab`, `x_ticks`
 #'   (the tick labels of the x axis, separated by `"; "`), `legend` (the
 #'   corner of the slope legend), `legend_left`, `legend_right`,
 #'   `legend_bottom`, `legend_top` (its box, on the scale of the data),
-#'   `ymin`, `ymax` (the y range drawn); and `key`, the texts of the key.
+#'   `ymin`, `ymax` (the y range drawn), `ringed` (the sample sizes whose
+#'   mean is ringed as dominated, separated by `"; "`); and `key`, the
+#'   texts of the key.
 #' @seealso [rate_slopes()], [plot_rate_studies()] to compare several
 #'   studies, [autoplot.rate_study()]
 #' @examples
@@ -640,7 +643,7 @@ draw_rate_panel <- function(p, xlim, room, leg, replications, xlab_here) {
     return(data.frame(metric = p$metric, main = p$main, ylab = p$label, xlab = xlab,
                       x_ticks = "", legend = NA_character_, legend_left = NA_real_,
                       legend_right = NA_real_, legend_bottom = NA_real_,
-                      legend_top = NA_real_, ymin = NA_real_, ymax = NA_real_,
+                      legend_top = NA_real_, ymin = NA_real_, ymax = NA_real_, ringed = "",
                       stringsAsFactors = FALSE))
   }
   ylim <- 10^room$ylim
@@ -682,7 +685,8 @@ draw_rate_panel <- function(p, xlim, room, leg, replications, xlab_here) {
   data.frame(metric = p$metric, main = p$main, ylab = p$label, xlab = xlab,
              x_ticks = paste(tick_labels(xt), collapse = "; "), legend = corner,
              legend_left = box[1], legend_right = box[2], legend_bottom = box[3],
-             legend_top = box[4], ymin = ylim[1], ymax = ylim[2], stringsAsFactors = FALSE)
+             legend_top = box[4], ymin = ylim[1], ymax = ylim[2],
+             ringed = paste(ringed$n, collapse = "; "), stringsAsFactors = FALSE)
 }
 
 #' ggplot2 version of the rate-study plot

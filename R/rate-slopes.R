@@ -261,7 +261,7 @@ dominance_reps <- 3L
 
 # Bootstrap variance of the log median or log trimmed mean of the values v
 # of one design point: `bootstrap` resamples of its replications with
-# replacement. The resamples of a point come from their own L'Ecuyer-CMRG
+# replacement, drawn as indices into the sorted values. The resamples of a point come from their own L'Ecuyer-CMRG
 # stream, substream `n_index` of `seed`, so they depend on nothing but the
 # point and its number of replications (the same for every metric with as
 # many, whichever metrics and sample sizes are asked for), and the caller's

@@ -105,10 +105,14 @@
 #'       `labels`.}
 #'   }
 #'   `summary()` of a study returns a list with the `study`, `means` (a data
-#'   frame with the mean, standard deviation and number of replications of
-#'   each metric at each design point: `metric`, `n_index`, `n`, `mean`,
-#'   `sd`, `reps`) and `slopes` ([rate_slopes()]); `as.data.frame()` returns
-#'   `results`.
+#'   frame with the mean, standard deviation, number of replications,
+#'   median and 10% trimmed mean of each metric at each design point, and
+#'   whether one replication dominates it (see [rate_slopes()]): `metric`,
+#'   `n_index`, `n`, `mean`, `sd`, `reps`, `median`, `trimmed`, `share` (the
+#'   largest replication's share of the sum), `top_rep` (that replication),
+#'   `dominated`, `value` and `var_log` (the mean and the delta-method
+#'   variance of its log)) and `slopes` ([rate_slopes()]); `as.data.frame()`
+#'   returns `results`.
 #' @seealso [rate_slopes()], [plot.rate_study()], [gmoe_study()],
 #'   [as_rate_study()].
 #' @examples

@@ -117,7 +117,7 @@ gmoe_published_slopes <- function() {
 #'   \item{`gap`}{the estimate's log-likelihood minus that of the fit from
 #'     the study's start, \eqn{\ge 0};}
 #'   \item{`loss_start`}{the Voronoi loss of the fit from the study's start
-#'     (the published procedure).}
+#'     (the published procedure), theory \eqn{-1/2}.}
 #' }
 #' Each metric carries a readable label (such as "weight-adjusted |c - c*|
 #' in cell 1") that names it on the axes of [plot.rate_study()].
@@ -429,9 +429,9 @@ gmoe_theory <- function(truth, type, cells) {
     c(-1 / (2 * r), -1 / r, if (tilde) -1 / r else -1 / 4, -1 / (2 * r), -1 / r)
   }, numeric(5))
   cell_names <- seq_len(kstar)
-  stats::setNames(c(-0.5, rep(-0.5, 2 * kstar), as.vector(per_parameter)),
+  stats::setNames(c(-0.5, rep(-0.5, 2 * kstar), as.vector(per_parameter), -0.5),
                   c("loss", paste0("weight_", cell_names), paste0("loss_", cell_names),
-                    paste0(gmoe_params_names, "_", rep(cell_names, each = 5))))
+                    paste0(gmoe_params_names, "_", rep(cell_names, each = 5)), "loss_start"))
 }
 
 # The cell sizes of every run's estimate, one row per run (in the order of

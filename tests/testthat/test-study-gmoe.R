@@ -215,6 +215,8 @@ test_that("multi-start: the estimate is the highest fit, and the records match r
     expect_equal(value[["iterations"]], fits[[best]]$iterations)
   }
   expect_output(print(s), "another start ended higher in [0-9]+ of 6 runs")
+  expect_equal(unname(s$design$theory[c("loss_start", "gap", "best_start", "loglik_start")]),
+               c(-0.5, NA, NA, NA))
   expect_output(print(s), "cells of `split`, whose theory is attached")
   expect_equal(unname(s$design$labels[c("gap", "loss_start", "loglik_perturbed_2")]),
                c("log-likelihood gain over the near-truth fit",
