@@ -261,13 +261,14 @@ dominance_reps <- 3L
 
 # Bootstrap variance of the log median or log trimmed mean of the values v
 # of one design point: `bootstrap` resamples of its replications with
-# replacement, drawn as indices into the sorted values. The resamples of a point come from their own L'Ecuyer-CMRG
-# stream, substream `n_index` of `seed`, so they depend on nothing but the
-# point and its number of replications (the same for every metric with as
-# many, whichever metrics and sample sizes are asked for), and the caller's
-# random-number state is untouched. The resampled indices, sorted within
-# each resample, are kept in `draws` for the other metrics of the point.
-# Inf when some resample's summary is not positive (its log does not exist).
+# replacement, drawn as indices into the sorted values. The resamples of a
+# point come from its own L'Ecuyer-CMRG stream (stream 1, substream
+# `n_index` of `seed`), so they depend on nothing but the point and its
+# number of replications (the same for every metric with as many, whichever
+# metrics and sample sizes are asked for), and the caller's random-number
+# state is untouched. The resampled indices, sorted within each resample,
+# are kept in `draws` for the other metrics of the point. Inf when some
+# resample's summary is not positive (its log does not exist).
 point_bootstrap <- function(v, summary, trim, bootstrap, seed, n_index, draws) {
   r <- length(v)
   key <- paste(n_index, r)

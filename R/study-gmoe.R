@@ -379,7 +379,8 @@ gmoe_metric_labels <- function(kstar, d, type, start = "near_truth", starts = "s
   cells <- seq_len(kstar)
   per_parameter <- function(format) {
     bars <- vapply(gmoe_params_names, function(p) {
-      if (d > 1 && !p %in% c("b", "nu")) sprintf("||%s - %s*||", p, p) else sprintf("|%s - %s*|", p, p)
+      bar <- if (d > 1 && !p %in% c("b", "nu")) "||" else "|"
+      sprintf("%s%s - %s*%s", bar, p, p, bar)
     }, character(1))
     as.vector(vapply(cells, function(j) sprintf(format, bars, j), character(length(bars))))
   }
@@ -410,7 +411,8 @@ gmoe_legacy_labels <- function(kstar, d, type) {
   now <- gmoe_metric_labels(kstar, d, type)
   largest <- grep("^max_", names(now), value = TRUE)
   c(now[c("loss", paste0("weight_", seq_len(kstar)))],
-    stats::setNames(sub(", vanishing atoms included$", "", now[largest]), sub("^max_", "", largest)),
+    stats::setNames(sub(", vanishing atoms included$", "", now[largest]),
+                    sub("^max_", "", largest)),
     now["iterations"])
 }
 
@@ -455,6 +457,10 @@ common_cells <- function(study, kstar) {
 #' @export
 print.gmoe_study <- function(x, ...) {
   NextMethod()
+  say <- function(...) {
+    cat(strwrap(paste0(...), width = max(40, getOption("width") - 2), indent = 2, exdent = 4),
+        sep = "\n")
+  }
   d <- x$design
   kstar <- length(d$truth$pi)
   from <- c(near_truth = "the near-truth start", kmeans = "k-means")[[d$start]]
@@ -462,29 +468,28 @@ print.gmoe_study <- function(x, ...) {
   cat(sprintf("GMoE study: %s, k = %d, Type %s loss\n",
               if (is.na(d$model)) "a user's truth" else sprintf("model %d", d$model), d$k, d$type))
   if (d$one_step) {
-    cat(sprintf("  one EM step from %s (the published procedure)\n", from))
+    say("one EM step from ", from, " (the published procedure)")
   } else if (sum(extra) == 0) {
-    cat(sprintf("  converged EM from %s\n", from))
+    say("converged EM from ", from)
   } else {
     kinds <- c(kmeans = "k-means", random = "random", perturbed = "perturbed-truth")
-    cat(sprintf("  converged EM from %s and %s start(s); the estimate is the highest\n", from,
-                paste(extra[extra > 0], kinds[names(extra)[extra > 0]], collapse = ", ")))
+    say("converged EM from ", from, " and ",
+        paste(extra[extra > 0], kinds[names(extra)[extra > 0]], collapse = ", "),
+        " start(s); the estimate is the highest")
     gap <- x$results$value[x$results$metric == "gap"]
-    cat(sprintf("  another start ended higher in %d of %d runs (by more than 1 in %d; largest gain %.3g)\n",
-                sum(gap > 0), length(gap), sum(gap > 1), max(gap, 0)))
+    say(sprintf("another start ended higher in %d of %d runs ", sum(gap > 0), length(gap)),
+        sprintf("(by more than 1 in %d; largest gain %.3g)", sum(gap > 1), max(gap, 0)))
   }
   sizes <- run_cells(x, kstar)
   if (!is.null(sizes)) {
     same <- apply(sizes, 1, function(s) all(s == d$cells))
-    cells <- paste(d$cells, collapse = ", ")
-    cat(sprintf("  cells of the estimates: %d of %d runs have (%s), %s; %d differ (see size_j)\n",
-                sum(same), length(same), cells,
-                if (is.null(d$split)) "the cells most runs have, whose theory is attached" else
-                  "the cells of `split`, whose theory is attached",
-                sum(!same)))
+    say(sprintf("cells of the estimates: %d of %d runs have (%s), ", sum(same), length(same),
+                paste(d$cells, collapse = ", ")),
+        if (is.null(d$split)) "the cells most runs have" else "the cells of `split`",
+        sprintf(", whose theory is attached; %d differ (see size_j)", sum(!same)))
     active <- x$results$value[x$results$metric == "bound_active"]
-    cat(sprintf("  a bound was active in %d of %d runs (a variance floor or a collapsed component, see ?is_degenerate)\n",
-                sum(active > 0), length(active)))
+    say(sprintf("a bound was active in %d of %d runs ", sum(active > 0), length(active)),
+        "(a variance floor or a collapsed component, see ?is_degenerate)")
   }
   invisible(x)
 }

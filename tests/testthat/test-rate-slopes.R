@@ -164,7 +164,8 @@ test_that("bootstrap intervals are reproducible and leave the caller's generator
   expect_equal(a$se, b$se, tolerance = 0.2)
   expect_equal(attr(a, "summary"),
                list(summary = "median", trim = 0.1, bootstrap = 1000L, seed = 1L))
-  expect_output(print(a), "Slopes of log\\(median\\) on log\\(n\\), bootstrap intervals \\(1000 resamples, seed 1\\)")
+  expect_output(print(a), paste0("Slopes of log\\(median\\) on log\\(n\\), ",
+                                 "bootstrap intervals \\(1000 resamples, seed 1\\)"))
   expect_output(print(rate_slopes(s, summary = "trimmed")), "log\\(10% trimmed mean\\)")
 
   # each point's resamples depend on the point alone: the same with another
@@ -196,8 +197,8 @@ test_that("bootstrap intervals are reproducible and leave the caller's generator
 test_that("bootstrap intervals of the median slope cover the truth about as often as they say", {
   set.seed(11)
   covered <- vapply(1:150, function(i) {
-    fit <- rate_slopes(as_rate_study(power_law(-0.5, reps = 10, sizes = round(10^seq(2, 5, length.out = 8)))),
-                       summary = "median", bootstrap = 200)
+    x <- power_law(-0.5, reps = 10, sizes = round(10^seq(2, 5, length.out = 8)))
+    fit <- rate_slopes(as_rate_study(x), summary = "median", bootstrap = 200)
     fit$lower < -0.5 && fit$upper > -0.5
   }, logical(1))
   expect_gt(mean(covered), 0.88)
@@ -206,7 +207,8 @@ test_that("bootstrap intervals of the median slope cover the truth about as ofte
 
 test_that("bad summary settings are refused", {
   s <- dominated_study()
-  expect_error(rate_slopes(s, summary = "mode"), "`summary` must be \"mean\", \"median\" or \"trimmed\"")
+  expect_error(rate_slopes(s, summary = "mode"),
+               "`summary` must be \"mean\", \"median\" or \"trimmed\"")
   expect_error(rate_slopes(s, summary = "trimmed", trim = 0.5), "`trim` must be in \\[0, 0.5\\)")
   expect_error(rate_slopes(s, summary = "median", bootstrap = 1), "`bootstrap`")
   expect_error(rate_slopes(s, summary = "median", seed = -1), "`seed`")

@@ -1,3 +1,10 @@
+# Prints on one line what print() would wrap at the console's width.
+print_wide <- function(x) {
+  old <- options(width = 250)
+  on.exit(options(old))
+  print(x)
+}
+
 test_that("gmoe_paper_n() is the published grid", {
   means <- utils::read.csv(test_path("fixtures", "crpe-gmoe-mean-losses.csv"))
   for (m in 1:4) for (k in 4:5) {
@@ -129,8 +136,9 @@ test_that("the exponents follow each fit's own cells", {
                c(-1 / 8, -1 / 4, -1 / 4, -1 / 8, -1 / 4))
   expect_equal(unname(s$design$theory[paste0("c_", which(common == 1))]), c(-0.5, -0.5))
   differ <- sum(apply(sizes, 1, function(x) any(x != common)))
-  expect_output(print(s), sprintf("%d of 6 runs have \\(%s\\), the cells most runs have.*; %d differ",
-                                  6 - differ, paste(common, collapse = ", "), differ))
+  expect_output(print_wide(s),
+                sprintf("%d of 6 runs have \\(%s\\), the cells most runs have.*; %d differ",
+                        6 - differ, paste(common, collapse = ", "), differ))
 })
 
 test_that("the theory attached to each metric follows the cell sizes", {
@@ -214,10 +222,10 @@ test_that("multi-start: the estimate is the highest fit, and the records match r
     expect_equal(value[["loss_start"]], voronoi_loss(fits[[1]], truth))
     expect_equal(value[["iterations"]], fits[[best]]$iterations)
   }
-  expect_output(print(s), "another start ended higher in [0-9]+ of 6 runs")
+  expect_output(print_wide(s), "another start ended higher in [0-9]+ of 6 runs")
   expect_equal(unname(s$design$theory[c("loss_start", "gap", "best_start", "loglik_start")]),
                c(-0.5, NA, NA, NA))
-  expect_output(print(s), "cells of `split`, whose theory is attached")
+  expect_output(print_wide(s), "cells of `split`, whose theory is attached")
   expect_equal(unname(s$design$labels[c("gap", "loss_start", "loglik_perturbed_2")]),
                c("log-likelihood gain over the near-truth fit",
                  "Voronoi loss of the near-truth fit",
