@@ -139,6 +139,9 @@ test_that("dominated points are flagged exactly where one replication carries th
   expect_output(print(rate_slopes(s)), "dominated")
   expect_output(print(rate_slopes(s)), "4 design points are dominated by one replication")
   expect_output(print(rate_slopes(s)), "loss at n = 100000: replication 1")
+  # summary() of a study shows them too
+  expect_output(print(summary(s)), "4 design points are dominated by one replication")
+  expect_equal(summary(s)$means$dominated, m$dominated)
   # min_n counts only the points used
   expect_equal(rate_slopes(s, min_n = max(largest))$dominated, 1)
   # no flag with two replications, nor for values of both signs
