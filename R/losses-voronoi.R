@@ -180,10 +180,17 @@ print.voronoi_cells <- function(x, digits = max(3L, getOption("digits") - 3L), .
 #'       `pow_b`, `pow_nu`, and `contribution`, \eqn{\pi_i} times the sum of
 #'       the powered distances;}
 #'     \item{`cells`}{a data frame with one row per true atom: `cell`,
-#'       `size`, `weight` (summed fitted weight of the cell), `pi_true`, and
-#'       `weight_error`, the absolute difference of the two.}
+#'       `size`, `weight` (summed fitted weight of the cell), `pi_true`,
+#'       `weight_error`, the absolute difference of the two,
+#'       `contribution`, the summed contributions of the cell's atoms (0 for
+#'       an empty cell), and `term`, the cell's term of the loss:
+#'       `contribution` plus `weight_error`.}
 #'   }
-#'   `total` is the sum of `atoms$contribution` and `cells$weight_error`.
+#'   `total` is the sum of `atoms$contribution` and `cells$weight_error`,
+#'   that is the sum of `cells$term`: the loss splits into one term per true
+#'   atom. In an over-fitted cell the term is the weighted form
+#'   \eqn{\sum_{i \in A_j} \pi_i (\Delta c^{r} + \dots)}{sum_{i in A_j}
+#'   pi_i (dc^r + ...)} that the theory bounds, plus the cell's weight error.
 #' @references Nguyen, H., Nguyen, T., Nguyen, K. and Ho, N. (2024). Towards
 #'   convergence rates for parameter estimation in Gaussian-gated mixture of
 #'   experts. AISTATS 2024. arXiv:2305.07572.
@@ -241,6 +248,8 @@ voronoi_loss <- function(estimate, truth, type = c("auto", "I", "II"),
   weight_error <- abs(weight - truth$pi)
   total <- sum(contribution) + sum(weight_error)
   if (!detail) return(total)
+  cell_contribution <- vapply(seq_len(ks), function(j) sum(contribution[cell == j]),
+                              numeric(1))
 
   structure(list(
     total = total,
@@ -252,7 +261,9 @@ voronoi_loss <- function(estimate, truth, type = c("auto", "I", "II"),
                        pow_b = pow_c, pow_nu = pow_Gamma,
                        contribution = contribution),
     cells = data.frame(cell = seq_len(ks), size = cells$size, weight = weight,
-                       pi_true = truth$pi, weight_error = weight_error)),
+                       pi_true = truth$pi, weight_error = weight_error,
+                       contribution = cell_contribution,
+                       term = cell_contribution + weight_error)),
     class = "voronoi_loss")
 }
 

@@ -8,7 +8,13 @@
 #' and the slope the theory predicts as a dashed reference line through the
 #' centre of the fitted one. The replications themselves are drawn as faint
 #' grey points and their median as an open diamond, so that a replication
-#' that dominates a mean shows.
+#' that dominates a mean shows; a mean dominated by one replication (more
+#' than half the sum of three or more, see [rate_slopes()]) is ringed.
+#'
+#' With `summary = "median"` (or `"trimmed"`) the panels show that summary
+#' instead: its points, bootstrap intervals and fitted line (see
+#' [rate_slopes()], whose other settings are left at their defaults), with
+#' the mean as the open diamond, ringed where it is dominated.
 #'
 #' The y axis of each panel names its metric by the study's labels (see the
 #' `labels` argument of [rate_study()]; studies of [gmoe_study()] and
@@ -33,16 +39,22 @@
 #' @param main Panel titles: `NULL` for none (the y axis names the metric),
 #'   or one string per panel.
 #' @param replications If `TRUE`, draw every replication as a faint point.
+#' @param summary What the points and the fitted line summarise over the
+#'   replications: `"mean"` (as published), `"median"` or `"trimmed"` (see
+#'   [rate_slopes()]).
 #' @param ... Graphical parameters set by [par()] while drawing, for example
 #'   `cex = 0.9`.
-#' @return Invisibly, the [rate_slopes()] table of the plotted metrics, with
-#'   three attributes that describe the figure: `layout`, the rows and columns
+#' @return Invisibly, the [rate_slopes()] table of the plotted metrics (with
+#'   its attributes), and three attributes that describe the figure:
+#'   `layout`, the rows and columns
 #'   of the grid (`NULL` when `layout = FALSE`), and `panels`, a data frame
 #'   with one row per panel: `metric`, `main`, `ylab`, `xlab`, `x_ticks`
 #'   (the tick labels of the x axis, separated by `"; "`), `legend` (the
 #'   corner of the slope legend), `legend_left`, `legend_right`,
 #'   `legend_bottom`, `legend_top` (its box, on the scale of the data),
-#'   `ymin`, `ymax` (the y range drawn); and `key`, the texts of the key.
+#'   `ymin`, `ymax` (the y range drawn), `ringed` (the sample sizes whose
+#'   mean is ringed as dominated, separated by `"; "`); and `key`, the
+#'   texts of the key.
 #' @seealso [rate_slopes()], [plot_rate_studies()] to compare several
 #'   studies, [autoplot.rate_study()]
 #' @examples
@@ -57,20 +69,19 @@
 #' @export
 plot.rate_study <- function(x, metrics = NULL, min_n = NULL, level = 0.95,
                             layout = TRUE, reference = NULL, main = NULL,
-                            replications = TRUE, ...) {
+                            replications = TRUE, summary = c("mean", "median", "trimmed"), ...) {
   check_flag(layout, "layout")
   check_flag(replications, "replications")
   check_reference(reference, "reference")
-  panels <- rate_panels(x, metrics, min_n, level, reference)
+  panels <- rate_panels(x, metrics, min_n, level, reference, robust = plot_summary(summary))
   if (!is.null(main) && (!is.character(main) || length(main) != length(panels))) {
     stop_arg("main", "must be NULL or one title per panel (", length(panels), ").")
   }
   for (i in seq_along(panels)) panels[[i]]$main <- if (is.null(main)) "" else main[i]
   drawn <- draw_rate_figure(panels, level, share_y = FALSE, layout = layout,
                             replications = replications, by_study = FALSE, ...)
-  slopes <- do.call(rbind, lapply(panels, `[[`, "slope"))
-  attributes(slopes)[c("level", "layout", "panels", "key")] <-
-    list(level, drawn$layout, drawn$panels, drawn$key)
+  slopes <- attr(panels, "slopes")
+  attributes(slopes)[c("layout", "panels", "key")] <- list(drawn$layout, drawn$panels, drawn$key)
   invisible(slopes)
 }
 
@@ -94,8 +105,8 @@ plot.rate_study <- function(x, metrics = NULL, min_n = NULL, level = 0.95,
 #' @param share_y If `TRUE`, panels of the same metric share one y scale.
 #' @inheritParams plot.rate_study
 #' @return Invisibly, a data frame of the slopes ([rate_slopes()] columns)
-#'   with a first column `study`, and the attributes `layout`, `panels` and
-#'   `key` of [plot.rate_study()].
+#'   with a first column `study`, the attributes `layout`, `panels` and
+#'   `key` of [plot.rate_study()], and `summary`.
 #' @seealso [plot.rate_study()], [reproduce_gmoe()]
 #' @examples
 #' toy <- function(sd) rate_study(
@@ -108,13 +119,14 @@ plot.rate_study <- function(x, metrics = NULL, min_n = NULL, level = 0.95,
 #' @export
 plot_rate_studies <- function(studies, metrics = NULL, min_n = NULL, level = 0.95,
                               reference = NULL, main = NULL, replications = TRUE,
-                              share_y = TRUE, ...) {
+                              share_y = TRUE, summary = c("mean", "median", "trimmed"), ...) {
   if (!is.list(studies) || inherits(studies, "rate_study") || length(studies) == 0 ||
       !all(vapply(studies, inherits, logical(1), "rate_study"))) {
     stop_arg("studies", "must be a non-empty list of rate_study objects.")
   }
   check_flag(replications, "replications")
   check_flag(share_y, "share_y")
+  robust <- plot_summary(summary)
   if (is.list(reference)) {
     if (length(reference) != length(studies)) {
       stop_arg("reference", "must have one entry per study (", length(studies), ").")
@@ -129,7 +141,8 @@ plot_rate_studies <- function(studies, metrics = NULL, min_n = NULL, level = 0.9
   if (is.null(names_of)) names_of <- rep("", length(studies))
   panels <- list()
   for (i in seq_along(studies)) {
-    these <- rate_panels(studies[[i]], metrics, min_n, level, reference[[i]], "studies")
+    these <- rate_panels(studies[[i]], metrics, min_n, level, reference[[i]], "studies",
+                         robust)
     for (j in seq_along(these)) {
       these[[j]]$study <- names_of[i]
       these[[j]]$main <- names_of[i]
@@ -148,8 +161,8 @@ plot_rate_studies <- function(studies, metrics = NULL, min_n = NULL, level = 0.9
   slopes <- do.call(rbind, lapply(panels, function(p) {
     data.frame(study = p$study, unclass(p$slope), stringsAsFactors = FALSE)
   }))
-  attributes(slopes)[c("level", "layout", "panels", "key")] <-
-    list(level, drawn$layout, drawn$panels, drawn$key)
+  attributes(slopes)[c("level", "summary", "layout", "panels", "key")] <-
+    list(level, robust, drawn$layout, drawn$panels, drawn$key)
   invisible(slopes)
 }
 
@@ -160,53 +173,64 @@ check_reference <- function(reference, arg) {
   invisible(reference)
 }
 
-# Everything one panel shows, for each metric of a study: the means with
-# their interval, the medians, the replications, the slope row and the
-# metric's label.
-rate_panels <- function(study, metrics, min_n, level, reference, arg = "x") {
-  slopes <- rate_slopes(study, metrics = metrics, min_n = min_n, level = level)
+# The summary a figure shows, with the other settings of rate_slopes() at
+# their defaults.
+plot_summary <- function(summary) {
+  defaults <- formals(rate_slopes)
+  check_summary(summary, defaults$trim, defaults$bootstrap, defaults$seed)
+}
+
+# Everything one panel shows, for each metric of a study: the summaries
+# with their interval (`value`, `lower`, `upper`), the other marker
+# (`second`: the median, or the mean when the median or the trimmed mean is
+# shown), the dominated means, the replications, the slope row, the
+# summary and the metric's label. The slopes of all panels are attribute
+# `slopes`.
+rate_panels <- function(study, metrics, min_n, level, reference, arg = "x", robust) {
+  slopes <- rate_slopes(study, metrics = metrics, min_n = min_n, level = level,
+                        summary = robust$summary, trim = robust$trim,
+                        bootstrap = robust$bootstrap, seed = robust$seed)
   if (nrow(slopes) == 0) stop_arg(arg, "has no results to plot (every run failed?).")
   labels <- metric_labels(study)
-  points <- rate_points(study, slopes$metric, min_n, level)
+  points <- rate_points(study, slopes$metric, min_n, level, robust)
+  points$second <- if (robust$summary == "mean") points$median else points$mean
   res <- study$results
   res <- res[is.finite(res$value) & res$value > 0, ]
   reference <- reference[!is.na(reference)]
-  lapply(seq_len(nrow(slopes)), function(i) {
+  panels <- lapply(seq_len(nrow(slopes)), function(i) {
     m <- slopes$metric[i]
     pts <- points[points$metric == m, ]
     reps <- res[res$metric == m & res$n_index %in% pts$n_index, c("n_index", "n", "value")]
-    all_values <- study$results[study$results$metric == m & is.finite(study$results$value), ]
-    pts$median <- vapply(pts$n_index, function(j) {
-      stats::median(all_values$value[all_values$n_index == j])
-    }, numeric(1))
     slope <- slopes[i, ]
-    attr(slope, "level") <- NULL
+    attributes(slope)[c("level", "summary", "dominated")] <- NULL
     list(metric = m, label = labels[[m]], pts = pts, reps = reps, slope = slope,
-         reference = reference, study = "", main = "")
+         reference = reference, study = "", main = "", robust = robust)
   })
+  attr(panels, "slopes") <- slopes
+  panels
 }
 
-# The means of each metric with their log-scale interval, on the points
+# The summaries of each metric with their log-scale interval, on the points
 # that rate_slopes() uses.
-rate_points <- function(study, metrics, min_n, level) {
-  pts <- slope_points(study, metrics, min_n)
+rate_points <- function(study, metrics, min_n, level, robust) {
+  pts <- slope_points(study, metrics, min_n, robust)
   half <- stats::qnorm((1 + level) / 2) * sqrt(pts$var_log)
   half[!is.finite(half)] <- 0
-  pts$lower <- pts$mean * exp(-half)
-  pts$upper <- pts$mean * exp(half)
+  pts$lower <- pts$value * exp(-half)
+  pts$upper <- pts$value * exp(half)
   pts
 }
 
 # The readable name of every metric of a study. Studies of the presets made
-# before labels were stored get the preset's labels; other metrics without
-# a label are named by themselves.
+# before labels were stored get the preset's labels of that time; other
+# metrics without a label are named by themselves.
 metric_labels <- function(study) {
   metrics <- study$design$metrics
   labels <- study$design$labels
   if (is.null(labels)) {
     design <- study$design
     labels <- if (inherits(design$truth, "gmoe_params") && !is.null(design$type)) {
-      gmoe_metric_labels(length(design$truth$pi), ncol(design$truth$c), design$type)
+      gmoe_legacy_labels(length(design$truth$pi), ncol(design$truth$c), design$type)
     } else if (inherits(design$scenario, "cmoe_scenario")) {
       cmoe_metric_labels(design$scenario)
     }
@@ -308,17 +332,25 @@ key_entries <- function(panels, replications, level) {
   counts <- unlist(lapply(panels, function(p) p$pts$reps))
   r <- if (length(counts)) max(counts) else 0
   varies <- length(counts) && min(counts) != r
-  mean_text <- if (r > 1) {
-    sprintf("mean of %s%d replications, %g%% interval", if (varies) "up to " else "", r,
-            100 * level)
+  robust <- panels[[1]]$robust
+  main_text <- if (r > 1) {
+    sprintf("%s of %s%d replications, %g%% %sinterval", summary_name(robust),
+            if (varies) "up to " else "", r, 100 * level,
+            if (robust$summary == "mean") "" else "bootstrap ")
   } else {
     "one replication per sample size"
   }
-  entries <- data.frame(text = mean_text, pch = 19, col = "black", pt_cex = 0.9,
+  entries <- data.frame(text = main_text, pch = 19, col = "black", pt_cex = 0.9,
                         stringsAsFactors = FALSE)
   if (r > 1) {
-    entries <- rbind(entries, data.frame(text = "median", pch = 5, col = median_colour,
-                                         pt_cex = 1, stringsAsFactors = FALSE))
+    entries <- rbind(entries, data.frame(text = if (robust$summary == "mean") "median" else "mean",
+                                         pch = 5, col = median_colour, pt_cex = 1,
+                                         stringsAsFactors = FALSE))
+  }
+  if (any(unlist(lapply(panels, function(p) p$pts$dominated)))) {
+    entries <- rbind(entries, data.frame(text = "mean carried by one replication",
+                                         pch = 1, col = dominated_colour, pt_cex = 1.5,
+                                         stringsAsFactors = FALSE))
   }
   if (replications && r > 1) {
     entries <- rbind(data.frame(text = "replications", pch = 16, col = replication_colour,
@@ -328,6 +360,7 @@ key_entries <- function(panels, replications, level) {
 }
 
 median_colour <- "#1f5fa8"
+dominated_colour <- "#e07b00"
 replication_colour <- grDevices::adjustcolor("grey35", alpha.f = 0.35)
 fit_colour <- "firebrick"
 theory_colour <- "grey25"
@@ -407,9 +440,9 @@ panel_obstacles <- function(p, replications) {
     data.frame(n = exp(log(l$n[1]) + t * diff(log(l$n))),
                value = exp(log(l$value[1]) + t * diff(log(l$value))))
   })
-  medians <- pts[is.finite(pts$median) & pts$median > 0, ]
-  out <- rbind(data.frame(n = pts$n, value = pts$mean), bars,
-               data.frame(n = medians$n, value = medians$median),
+  second <- pts[is.finite(pts$second) & pts$second > 0, ]
+  out <- rbind(data.frame(n = pts$n, value = pts$value), bars,
+               data.frame(n = second$n, value = second$second),
                if (replications) data.frame(n = p$reps$n, value = p$reps$value),
                do.call(rbind, lines))
   out[is.finite(out$value) & out$value > 0, ]
@@ -610,7 +643,7 @@ draw_rate_panel <- function(p, xlim, room, leg, replications, xlab_here) {
     return(data.frame(metric = p$metric, main = p$main, ylab = p$label, xlab = xlab,
                       x_ticks = "", legend = NA_character_, legend_left = NA_real_,
                       legend_right = NA_real_, legend_bottom = NA_real_,
-                      legend_top = NA_real_, ymin = NA_real_, ymax = NA_real_,
+                      legend_top = NA_real_, ymin = NA_real_, ymax = NA_real_, ringed = "",
                       stringsAsFactors = FALSE))
   }
   ylim <- 10^room$ylim
@@ -635,10 +668,13 @@ draw_rate_panel <- function(p, xlim, room, leg, replications, xlab_here) {
   # slope is fitted to, are drawn last
   size <- if (nrow(pts) > 30) 0.7 else 1
   if (any(pts$reps > 1)) {
-    med <- pts[pts$median > 0, ]
-    graphics::points(med$n, med$median, pch = 5, cex = 0.8 * size, col = median_colour)
+    second <- pts[pts$second > 0, ]
+    graphics::points(second$n, second$second, pch = 5, cex = 0.8 * size, col = median_colour)
   }
-  graphics::points(pts$n, pts$mean, pch = 19, cex = 0.75 * size)
+  graphics::points(pts$n, pts$value, pch = 19, cex = 0.75 * size)
+  ringed <- pts[pts$dominated, ]
+  graphics::points(ringed$n, ringed$mean, pch = 1, cex = 1.5 * size, lwd = 1.5,
+                   col = dominated_colour)
   box <- rep(NA_real_, 4)
   corner <- NA_character_
   if (length(leg$text)) {
@@ -649,7 +685,8 @@ draw_rate_panel <- function(p, xlim, room, leg, replications, xlab_here) {
   data.frame(metric = p$metric, main = p$main, ylab = p$label, xlab = xlab,
              x_ticks = paste(tick_labels(xt), collapse = "; "), legend = corner,
              legend_left = box[1], legend_right = box[2], legend_bottom = box[3],
-             legend_top = box[4], ymin = ylim[1], ymax = ylim[2], stringsAsFactors = FALSE)
+             legend_top = box[4], ymin = ylim[1], ymax = ylim[2],
+             ringed = paste(ringed$n, collapse = "; "), stringsAsFactors = FALSE)
 }
 
 #' ggplot2 version of the rate-study plot
@@ -657,8 +694,10 @@ draw_rate_panel <- function(p, xlim, room, leg, replications, xlab_here) {
 #' The same content as [plot.rate_study()], one facet per metric, for users
 #' of ggplot2 (which must be installed): each facet is titled by the
 #' metric's label and its fitted slope, the x axis shows the sample size in
-#' plain numbers, the replications are faint points and the median an open
-#' diamond, and the caption says what the points and bars are.
+#' plain numbers, the replications are faint points, the median (or, when
+#' the median or the trimmed mean is shown, the mean) an open diamond, means
+#' dominated by one replication are ringed, and the caption says what the
+#' points and bars are.
 #'
 #' @param object A [rate_study()] object.
 #' @inheritParams plot.rate_study
@@ -672,14 +711,17 @@ draw_rate_panel <- function(p, xlim, room, leg, replications, xlab_here) {
 #'   n = round(10^seq(2, 4, length.out = 6)), reps = 20, seed = 1,
 #'   theory = c(error = -0.5), labels = c(error = "|mean - 1|"))
 #' ggplot2::autoplot(study)
+#' ggplot2::autoplot(study, summary = "median")
 #' @exportS3Method ggplot2::autoplot
 autoplot.rate_study <- function(object, metrics = NULL, min_n = NULL, level = 0.95,
-                                replications = TRUE, ...) {
+                                replications = TRUE, summary = c("mean", "median", "trimmed"),
+                                ...) {
   if (!requireNamespace("ggplot2", quietly = TRUE)) {
     stop("autoplot() of a rate study needs the ggplot2 package.", call. = FALSE)
   }
   check_flag(replications, "replications")
-  panels <- rate_panels(object, metrics, min_n, level, NULL)
+  robust <- plot_summary(summary)
+  panels <- rate_panels(object, metrics, min_n, level, NULL, robust = robust)
   titles <- vapply(panels, function(p) {
     s <- p$slope
     if (!is.finite(s$slope)) return(p$label)
@@ -694,15 +736,22 @@ autoplot.rate_study <- function(object, metrics = NULL, min_n = NULL, level = 0.
   gather <- function(part) do.call(rbind, lapply(seq_along(panels), function(i) {
     facet(i, part(panels[[i]]))
   }))
-  pts <- gather(function(p) p$pts[c("n", "mean", "lower", "upper", "median", "reps")])
+  pts <- gather(function(p) {
+    p$pts[c("n", "value", "lower", "upper", "second", "mean", "dominated", "reps")]
+  })
   reps <- gather(function(p) p$reps[c("n", "value")])
   fit <- gather(function(p) panel_lines(p)$fit)
   theory <- gather(function(p) panel_lines(p)$theory)
+  ringed <- pts[pts$dominated, ]
   key <- key_entries(panels, replications, level)
+  several <- any(pts$reps > 1)
   marks <- stats::setNames(key$text, c(
-    if (replications && any(pts$reps > 1)) "replication", "mean", if (any(pts$reps > 1)) "median"))
-  shapes <- c(replication = 16, mean = 19, median = 5)[names(marks)]
-  colours <- c(replication = "grey35", mean = "black", median = median_colour)[names(marks)]
+    if (replications && several) "replication", "summary", if (several) "second",
+    if (nrow(ringed)) "dominated"))
+  shapes <- c(replication = 16, summary = 19, second = 5, dominated = 1)[names(marks)]
+  colours <- c(replication = "grey35", summary = "black", second = median_colour,
+               dominated = dominated_colour)[names(marks)]
+  sizes <- c(replication = 1.3, summary = 1.8, second = 2, dominated = 3.5)[names(marks)]
   ggplot2::ggplot(pts, ggplot2::aes(x = .data$n)) +
     (if ("replication" %in% names(marks)) {
       ggplot2::geom_point(data = reps, ggplot2::aes(y = .data$value, shape = "replication",
@@ -719,11 +768,16 @@ autoplot.rate_study <- function(object, metrics = NULL, min_n = NULL, level = 0.
       ggplot2::geom_line(data = fit, ggplot2::aes(y = .data$value, linetype = "fit"),
                          colour = fit_colour, linewidth = 0.9)
     }) +
-    ggplot2::geom_point(ggplot2::aes(y = .data$mean, shape = "mean", colour = "mean"),
+    ggplot2::geom_point(ggplot2::aes(y = .data$value, shape = "summary", colour = "summary"),
                         size = 1.8) +
-    (if ("median" %in% names(marks)) {
-      ggplot2::geom_point(ggplot2::aes(y = .data$median, shape = "median", colour = "median"),
+    (if ("second" %in% names(marks)) {
+      ggplot2::geom_point(ggplot2::aes(y = .data$second, shape = "second", colour = "second"),
                           size = 2)
+    }) +
+    (if ("dominated" %in% names(marks)) {
+      ggplot2::geom_point(data = ringed, ggplot2::aes(y = .data$mean, shape = "dominated",
+                                                      colour = "dominated"),
+                          size = 3.5, stroke = 0.9)
     }) +
     ggplot2::scale_shape_manual(NULL, values = shapes, breaks = names(marks), labels = marks) +
     ggplot2::scale_colour_manual(NULL, values = colours, breaks = names(marks), labels = marks) +
@@ -737,9 +791,10 @@ autoplot.rate_study <- function(object, metrics = NULL, min_n = NULL, level = 0.
     ggplot2::scale_y_log10(breaks = function(l) log_ticks(l[1], l[2]), labels = tick_labels) +
     ggplot2::facet_wrap(~panel, scales = "free_y") +
     ggplot2::guides(shape = ggplot2::guide_legend(override.aes = list(
-      alpha = ifelse(names(marks) == "replication", 0.35, 1)))) +
-    ggplot2::labs(x = "sample size n", y = NULL, caption = if (any(pts$reps > 1)) sprintf(
-      "Bars: %g%% interval of each mean (delta method on the log scale).", 100 * level)) +
+      alpha = ifelse(names(marks) == "replication", 0.35, 1), size = unname(sizes)))) +
+    ggplot2::labs(x = "sample size n", y = NULL, caption = if (several) sprintf(
+      "Bars: %g%% interval of each %s (%s on the log scale).", 100 * level, summary_name(robust),
+      if (robust$summary == "mean") "delta method" else "bootstrap over replications")) +
     ggplot2::theme_bw() +
     ggplot2::theme(legend.position = "bottom", legend.box = "vertical",
                    legend.margin = ggplot2::margin(0, 0, 0, 0),

@@ -105,10 +105,14 @@
 #'       `labels`.}
 #'   }
 #'   `summary()` of a study returns a list with the `study`, `means` (a data
-#'   frame with the mean, standard deviation and number of replications of
-#'   each metric at each design point: `metric`, `n_index`, `n`, `mean`,
-#'   `sd`, `reps`) and `slopes` ([rate_slopes()]); `as.data.frame()` returns
-#'   `results`.
+#'   frame with the mean, standard deviation, number of replications,
+#'   median and 10% trimmed mean of each metric at each design point, and
+#'   whether one replication dominates it (see [rate_slopes()]): `metric`,
+#'   `n_index`, `n`, `mean`, `sd`, `reps`, `median`, `trimmed`, `share` (the
+#'   largest replication's share of the sum), `top_rep` (that replication),
+#'   `dominated`, `value` and `var_log` (the mean and the delta-method
+#'   variance of its log)) and `slopes` ([rate_slopes()]); `as.data.frame()`
+#'   returns `results`.
 #' @seealso [rate_slopes()], [plot.rate_study()], [gmoe_study()],
 #'   [as_rate_study()].
 #' @examples
@@ -566,26 +570,54 @@ print.summary.rate_study <- function(x, digits = max(3L, getOption("digits") - 3
   invisible(x)
 }
 
-# Mean, standard deviation and replication count of each metric at each
-# point of the design, ignoring NA values, with the delta-method variance of
-# the log mean, var_log = sd^2 / (reps * mean^2).
-rate_means <- function(study, metrics = NULL) {
+# Summaries of each metric at each point of the design, ignoring NA values:
+# `mean`, `sd`, `median`, `trimmed` (the mean with the fraction `trim` of the
+# replications cut from each end, as mean(x, trim = trim)), `reps`; `value`,
+# the summary the slopes use, and `var_log`, the variance of its log: the
+# delta method for the mean, sd^2 / (reps * mean^2), and for the median and
+# the trimmed mean the variance of the log summary over `bootstrap`
+# resamples of the point's replications (see point_bootstrap()). `share` is
+# the largest replication's share of the sum (for values >= 0 with a
+# positive sum), `top_rep` that replication, and `dominated` flags points
+# of at least `dominance_reps` replications where it carries more than
+# `dominance_share` of the sum: the mean there is one replication's value.
+rate_means <- function(study, metrics = NULL, summary = "mean", trim = 0.1,
+                       bootstrap = 1000, seed = 1) {
   res <- study$results
   if (!is.null(metrics)) res <- res[res$metric %in% metrics, ]
   res <- res[is.finite(res$value), ]
   key <- interaction(res$metric, res$n_index, drop = TRUE, lex.order = TRUE)
   groups <- split(res, key)
+  draws <- new.env()
   out <- do.call(rbind, lapply(groups, function(g) {
-    data.frame(metric = g$metric[1], n_index = g$n_index[1], n = g$n[1],
-               mean = mean(g$value), sd = if (nrow(g) > 1) stats::sd(g$value) else NA_real_,
-               reps = nrow(g), stringsAsFactors = FALSE)
+    v <- g$value
+    r <- length(v)
+    total <- sum(v)
+    share <- if (all(v >= 0) && total > 0) max(v) / total else NA_real_
+    point <- data.frame(metric = g$metric[1], n_index = g$n_index[1], n = g$n[1],
+                        mean = mean(v), sd = if (r > 1) stats::sd(v) else NA_real_,
+                        reps = r, median = stats::median(v), trimmed = mean(v, trim = trim),
+                        share = share, top_rep = g$rep[which.max(v)],
+                        dominated = r >= dominance_reps && isTRUE(share > dominance_share),
+                        stringsAsFactors = FALSE)
+    point$value <- point[[summary]]
+    point$var_log <- if (summary == "mean") {
+      point$sd^2 / (r * point$mean^2)
+    } else if (r > 1 && point$value > 0) {
+      point_bootstrap(v, summary, trim, bootstrap, seed, point$n_index, draws)
+    } else {
+      NA_real_
+    }
+    point
   }))
   if (is.null(out)) {
     out <- data.frame(metric = character(0), n_index = integer(0), n = integer(0),
-                      mean = numeric(0), sd = numeric(0), reps = integer(0))
+                      mean = numeric(0), sd = numeric(0), reps = integer(0),
+                      median = numeric(0), trimmed = numeric(0), share = numeric(0),
+                      top_rep = integer(0), dominated = logical(0), value = numeric(0),
+                      var_log = numeric(0))
   }
   out <- out[order(match(out$metric, study$design$metrics), out$n_index), ]
-  out$var_log <- out$sd^2 / (out$reps * out$mean^2)
   rownames(out) <- NULL
   out
 }

@@ -86,6 +86,9 @@ test_that("an empty cell counts its whole true weight", {
   expect_equal(det$cells$weight, c(0.6, 0, 0.4), tolerance = 1e-15)
   expect_equal(det$cells$weight_error, c(0.3, 0.3, 0), tolerance = 1e-14)
   expect_equal(det$total, 0.3 * 0.2^4 + 0.3 * 0.1^4 + 0.6, tolerance = 1e-14)
+  # an empty cell's term is its whole true weight
+  expect_equal(det$cells$contribution, c(0.3 * 0.2^4 + 0.3 * 0.1^4, 0, 0), tolerance = 1e-14)
+  expect_equal(det$cells$term, c(0.3 * 0.2^4 + 0.3 * 0.1^4 + 0.3, 0.3, 0), tolerance = 1e-14)
 })
 
 test_that("ties go to the lowest true atom", {
@@ -182,6 +185,8 @@ test_that("a cell of four or more atoms gives NA with a warning", {
   expect_identical(det$atoms$contribution[1:4], rep(NA_real_, 4))
   expect_identical(det$atoms$contribution[5], 0)
   expect_identical(det$total, NA_real_)
+  expect_identical(det$cells$term[1], NA_real_)
+  expect_equal(det$cells$term[2], 0)
 
   truth$c[1, ] <- 0
   est$c[1:4, ] <- est$c[1:4, ] - 1
@@ -204,10 +209,19 @@ test_that("detail = TRUE breaks the total down consistently", {
   expect_named(det$atoms, c("atom", "cell", "cell_size", "pi", "dc", "dGamma",
                             "da", "db", "dnu", "pow_c", "pow_Gamma", "pow_a",
                             "pow_b", "pow_nu", "contribution"))
-  expect_named(det$cells, c("cell", "size", "weight", "pi_true", "weight_error"))
+  expect_named(det$cells, c("cell", "size", "weight", "pi_true", "weight_error",
+                            "contribution", "term"))
   expect_identical(det$total, voronoi_loss(est, truth))
   expect_equal(det$total, sum(det$atoms$contribution) + sum(det$cells$weight_error),
                tolerance = 1e-15)
+  # the cells' terms split the loss: the weighted form of each cell's atoms
+  # plus its weight error
+  expect_equal(sum(det$cells$term), det$total, tolerance = 1e-15)
+  over <- det$atoms[det$atoms$cell == 1, ]
+  expect_equal(det$cells$contribution[1],
+               sum(over$pi * (over$dc^4 + over$dGamma^2 + over$da^2 + over$db^4 + over$dnu^2)),
+               tolerance = 1e-15)
+  expect_equal(det$cells$term, det$cells$contribution + det$cells$weight_error)
   expect_identical(det$atoms$cell, voronoi_cells(est, truth)$cell)
   expect_identical(det$cells$size, c(2L, 1L, 1L))
   expect_equal(det$atoms$contribution,

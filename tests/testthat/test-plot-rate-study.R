@@ -212,18 +212,30 @@ test_that("the presets label their metrics", {
   g <- gmoe_study(2, k = 4, n = c(200, 400), reps = 1, one_step = TRUE,
                   split = c(2, 1, 1), seed = 1)
   labels <- g$design$labels
-  expect_equal(unname(labels[c("loss", "weight_2", "c_1", "Gamma_3", "a_1", "nu_2",
-                               "iterations")]),
+  expect_equal(unname(labels[c("loss", "weight_2", "loss_1", "c_1", "Gamma_3", "a_1",
+                               "nu_2", "max_c_1", "size_2", "iterations", "bound_active")]),
+               c("Voronoi loss (Type II)", "weight error of cell 2", "loss term of cell 1",
+                 "weight-adjusted |c - c*| in cell 1", "weight-adjusted |Gamma - Gamma*| in cell 3",
+                 "weight-adjusted |a - a*| in cell 1", "weight-adjusted |nu - nu*| in cell 2",
+                 "max |c - c*| in cell 1, vanishing atoms included", "size of cell 2",
+                 "EM iterations", "bound active (1 = yes)"))
+  expect_equal(names(labels), g$design$metrics)
+  expect_equal(gmoe_metric_labels(3, 2, "I")[c("loss", "c_1", "b_1", "max_a_2")],
+               c(loss = "Voronoi loss (Type I)", c_1 = "weight-adjusted ||c - c*|| in cell 1",
+                 b_1 = "weight-adjusted |b - b*| in cell 1",
+                 max_a_2 = "max ||a - a*|| in cell 2, vanishing atoms included"))
+  # a study saved before labels were stored (its c_j were the largest
+  # errors) gets the preset's labels of that time
+  g$design$labels <- NULL
+  g$design$metrics <- c("loss", paste0("weight_", 1:3),
+                        paste0(c("c", "Gamma", "a", "b", "nu"), "_", rep(1:3, each = 5)),
+                        "iterations")
+  old <- metric_labels(g)
+  expect_equal(names(old), g$design$metrics)
+  expect_equal(unname(old[c("loss", "weight_2", "c_1", "Gamma_3", "a_1", "nu_2", "iterations")]),
                c("Voronoi loss (Type II)", "weight error of cell 2", "max |c - c*| in cell 1",
                  "max |Gamma - Gamma*| in cell 3", "max |a - a*| in cell 1",
                  "max |nu - nu*| in cell 2", "EM iterations"))
-  expect_equal(names(labels), g$design$metrics)
-  expect_equal(gmoe_metric_labels(3, 2, "I")[c("loss", "c_1", "b_1")],
-               c(loss = "Voronoi loss (Type I)", c_1 = "max ||c - c*|| in cell 1",
-                 b_1 = "max |b - b*| in cell 1"))
-  # a study saved before labels were stored gets the preset's labels
-  g$design$labels <- NULL
-  expect_equal(metric_labels(g), labels)
   cm <- cmoe_study("merging", n = c(300, 600), reps = 1, seed = 1)
   expect_equal(names(cm$design$labels), cm$design$metrics)
   expect_equal(unname(cm$design$labels[c("lambda", "prompt", "loss")]),
@@ -250,4 +262,61 @@ test_that("autoplot has the labels, plain-number axis, marks and caption", {
   expect_length(p$layers, 6)
   expect_equal(nrow(built$data[[1]]), nrow(s$results))
   expect_length(ggplot2::autoplot(s, replications = FALSE)$layers, 5)
+})
+
+test_that("figures show the median or the trimmed mean, and ring dominated means", {
+  s <- table_study(six[1:2], reps = 10)
+  top <- max(s$design$n)
+  big <- s$results$metric == "loss" & s$results$n == top & s$results$rep == 4
+  s$results$value[big] <- s$results$value[big] * 200
+  out <- on_png(900, 450, plot(s))
+  expect_equal(attr(out, "panels")$ringed, c(as.character(top), ""))
+  expect_equal(attr(out, "key"), c("replications", "mean of 10 replications, 95% interval",
+                                   "median", "mean carried by one replication"))
+  med <- on_png(900, 450, plot(s, summary = "median"))
+  expect_equal(unclass(med)$slope, rate_slopes(s, summary = "median")$slope)
+  expect_equal(attr(med, "summary")$summary, "median")
+  expect_equal(attr(med, "panels")$ringed, c(as.character(top), ""))
+  expect_equal(attr(med, "key"), c("replications",
+                                   "median of 10 replications, 95% bootstrap interval",
+                                   "mean", "mean carried by one replication"))
+  # no legend covers the medians, their bootstrap bars, the means or the
+  # replications
+  points <- moerates:::rate_means(s, summary = "median")
+  for (i in 1:2) {
+    p <- attr(med, "panels")[i, ]
+    pts <- points[points$metric == p$metric, ]
+    half <- stats::qnorm(0.975) * sqrt(pts$var_log)
+    r <- s$results[s$results$metric == p$metric, ]
+    marks <- data.frame(n = c(pts$n, pts$n, pts$n, pts$n, r$n),
+                        value = c(pts$median, pts$median * exp(-half), pts$median * exp(half),
+                                  pts$mean, r$value))
+    expect_false(any(covered(marks, p)), label = p$metric)
+    expect_true(all(marks$value >= p$ymin & marks$value <= p$ymax))
+  }
+  trimmed <- on_png(900, 450, plot_rate_studies(list(a = s, b = s), metrics = "loss",
+                                                summary = "trimmed"))
+  expect_equal(trimmed$slope, rep(rate_slopes(s, "loss", summary = "trimmed")$slope, 2))
+  expect_match(attr(trimmed, "key")[2], "^10% trimmed mean of 10 replications")
+  expect_error(plot(s, summary = "mode"), "`summary`")
+})
+
+test_that("autoplot shows either summary and rings dominated means", {
+  skip_if_not_installed("ggplot2")
+  s <- table_study(six[1:2], reps = 10, labels = six_labels[1:2])
+  top <- max(s$design$n)
+  big <- s$results$metric == "loss" & s$results$n == top & s$results$rep == 4
+  s$results$value[big] <- s$results$value[big] * 200
+  p <- ggplot2::autoplot(s, summary = "median")
+  built <- ggplot2::ggplot_build(p)
+  slope <- rate_slopes(s, summary = "median")
+  expect_match(levels(built$layout$layout$panel)[1],
+               sprintf("slope %.3f \\[%.3f, %.3f\\]", slope$slope[1], slope$lower[1],
+                       slope$upper[1]))
+  expect_match(p$labels$caption, "interval of each median \\(bootstrap over replications")
+  # replications, bars, theory, fit, medians, means, the ring
+  expect_length(p$layers, 7)
+  ring <- built$data[[7]]
+  expect_equal(nrow(ring), 1)
+  expect_equal(10^ring$x, top)
 })
