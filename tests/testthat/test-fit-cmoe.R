@@ -644,9 +644,10 @@ test_that("aliased covariates: their slopes are held at 0, with a warning, and t
     expect_warning(fit <- fit_cmoe(designs[[name]], sim$y, f0_on(2)),
                    "slopes on them are not identified and are held at 0", label = name)
     expect_equal(unname(fit$aliased), 2L, label = name)
-    expect_equal(coef(fit)[c("lambda", "a1", "b", "nu")], coef(single)[c("lambda", "a1", "b", "nu")],
+    # the slopes are named after the columns where they have distinct names
+    expect_equal(unname(coef(fit)[c(1, 2, 4, 5)]), unname(coef(single)),
                  tolerance = 1e-8, label = name)
-    expect_identical(coef(fit)[["a2"]], 0)
+    expect_identical(coef(fit)[[3]], 0)
     expect_equal(fit$loglik, single$loglik, tolerance = 1e-10, label = name)
     se <- summary(fit)$coefficients$std_error
     expect_true(is.na(se[3]))
