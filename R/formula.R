@@ -22,6 +22,9 @@ formula_frame <- function(call, env, why) {
   mf[[1L]] <- quote(stats::model.frame)
   frame <- tryCatch(eval(mf, env), error = function(e) {
     msg <- conditionMessage(e)
+    if (grepl("'weights'", msg, fixed = TRUE)) {
+      stop_arg("weights", "must be a numeric vector: ", msg, ".")
+    }
     if (grepl("missing values", msg, fixed = TRUE)) {
       stop_arg("na.action", "refused the data: ", msg, " (na.action = na.omit drops ",
                "incomplete rows).")
@@ -69,7 +72,9 @@ formula_newdata <- function(terms, newdata, d, why, arg = "newdata") {
                                conditionMessage(e), ").")
                     })
   check_numeric_covariates(frame, names(frame), arg, why)
-  as_covariates(covariate_matrix(tt, frame), arg, d)
+  x <- covariate_matrix(tt, frame)
+  rownames(x) <- NULL
+  as_covariates(x, arg, d)
 }
 
 # The response of a formula fit in new data, or NULL where it is absent.

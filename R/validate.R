@@ -463,11 +463,12 @@ check_case_weights <- function(weights, n, arg = "weights") {
 
 # A method's `...` holds only what the generic passes on; any argument the
 # method does not take is an error naming it, never silently dropped.
-stop_unused_args <- function(method, ...) {
+# `.caller` has a dot so that no user argument (`method =`) lands in it.
+stop_unused_args <- function(.caller, ...) {
   if (...length() == 0) return(invisible())
   given <- names(list(...))
   first <- if (is.null(given) || !nzchar(given[1])) "..." else given[1]
-  stop_arg(first, "is not an argument of ", method,
+  stop_arg(first, "is not an argument of ", .caller,
            if (...length() > 1) paste0(" (nor are the other ", ...length() - 1, " extra argument(s))"),
            "; see its help page for the arguments it takes.")
 }
