@@ -238,7 +238,8 @@ fit_cmoe <- function(x, ...) UseMethod("fit_cmoe")
 #' @export
 fit_cmoe.default <- function(x, y, pretrained, expert = "linear", init = NULL, n_starts = 1,
                              control = cmoe_control(), verbose = FALSE, weights = NULL, ...) {
-  stop_unused_args("fit_cmoe() with covariates `x` (`subset` and `na.action` belong to its formula interface)", ...)
+  stop_unused_args(paste("fit_cmoe() with covariates `x` (`subset` and `na.action` belong to",
+                         "its formula interface)"), ...)
   if (missing(pretrained)) {
     stop_arg("pretrained", "is missing; give the frozen model, made by pretrained_model().")
   }

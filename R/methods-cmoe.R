@@ -199,7 +199,8 @@ prompt_test_note <- function(test, level) {
                   "lambda = 0).\n"))
   }
   verdict <- sprintf(
-    "Test of no prompt (lambda = 0): LR = %s, p-value %s (parametric bootstrap under f0, %d refits).\n",
+    paste("Test of no prompt (lambda = 0): LR = %s, p-value %s (parametric bootstrap",
+          "under f0, %d refits).\n"),
     format(test$statistic[[1]], digits = 4), format.pval(test$p.value, digits = 3),
     test$parameter[[1]])
   if (test$p.value > 1 - level) {
@@ -290,11 +291,12 @@ vcov.cmoe_fit <- function(object, ...) {
   out
 }
 
-# The observed information (of the case-weighted log-likelihood), computed where the fit's EM ran (centred and
-# scaled data, see cmoe_frame()) so that it is as well conditioned in any
-# units, and the Jacobian of the map to the user's parameters. `internal`
-# is NULL when lambda sits at its bound or the information is not positive
-# definite; `identified` marks the parameters that are not aliased slopes.
+# The observed information (of the case-weighted log-likelihood), computed
+# where the fit's EM ran (centred and scaled data, see cmoe_frame()) so that
+# it is as well conditioned in any units, and the Jacobian of the map to the
+# user's parameters. `internal` is NULL when lambda sits at its bound or the
+# information is not positive definite; `identified` marks the parameters
+# that are not aliased slopes.
 cmoe_covariance <- function(fit) {
   frame <- cmoe_frame(fit$x, fit$y, fit$logf0, fit$params$expert, fit$weights)
   d <- ncol(fit$x)

@@ -469,6 +469,8 @@ stop_unused_args <- function(.caller, ...) {
   given <- names(list(...))
   first <- if (is.null(given) || !nzchar(given[1])) "..." else given[1]
   stop_arg(first, "is not an argument of ", .caller,
-           if (...length() > 1) paste0(" (nor are the other ", ...length() - 1, " extra argument(s))"),
+           if (...length() > 1) {
+             paste0(" (nor are the other ", ...length() - 1, " extra argument(s))")
+           },
            "; see its help page for the arguments it takes.")
 }
