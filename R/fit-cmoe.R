@@ -238,8 +238,12 @@ fit_cmoe <- function(x, ...) UseMethod("fit_cmoe")
 #' @export
 fit_cmoe.default <- function(x, y, pretrained, expert = "linear", init = NULL, n_starts = 1,
                              control = cmoe_control(), verbose = FALSE, weights = NULL, ...) {
-  stop_unused_args(paste("fit_cmoe() with covariates `x` (`subset` and `na.action` belong to",
-                         "its formula interface)"), ...)
+  formula_only <- intersect(dots_names(...), c("subset", "na.action"))
+  if (length(formula_only) > 0) {
+    stop_arg(formula_only[1], "belongs to the formula interface, fit_cmoe(y ~ x1 + x2, data, ",
+             "pretrained, ...); with covariates `x` and responses `y`, select the rows yourself.")
+  }
+  stop_unused_args("fit_cmoe()", ...)
   if (missing(pretrained)) {
     stop_arg("pretrained", "is missing; give the frozen model, made by pretrained_model().")
   }

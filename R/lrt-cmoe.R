@@ -43,6 +43,14 @@
 #' power. `n_starts` changes the procedure for both: the data are then
 #' refitted with that many data-driven starts too.
 #'
+#' **Small samples.** The likelihood grows without bound as the prompt
+#' shrinks onto a few observations; the fit stops it at
+#' `cmoe_control(var_floor =)`. In small samples (tens of observations)
+#' such near-degenerate prompts are found now and then in data without a
+#' prompt, giving large \eqn{LR_b}{LR_b}: the test stays exact but loses
+#' power. A larger `var_floor` in the fit's control (which the refits use
+#' too) bounds them.
+#'
 #' **Parallel and reproducible.** The refits run through
 #' [future.apply::future_lapply()] on whatever [future::plan()] is set, each
 #' with its own L'Ecuyer-CMRG stream drawn from R's generator

@@ -461,13 +461,19 @@ check_case_weights <- function(weights, n, arg = "weights") {
   as.double(weights)
 }
 
+# The names of `...` ("" for unnamed), without evaluating them.
+dots_names <- function(...) {
+  given <- names(substitute(list(...)))[-1]
+  if (is.null(given)) rep("", ...length()) else given
+}
+
 # A method's `...` holds only what the generic passes on; any argument the
 # method does not take is an error naming it, never silently dropped.
 # `.caller` has a dot so that no user argument (`method =`) lands in it.
 stop_unused_args <- function(.caller, ...) {
   if (...length() == 0) return(invisible())
-  given <- names(list(...))
-  first <- if (is.null(given) || !nzchar(given[1])) "..." else given[1]
+  given <- dots_names(...)
+  first <- if (!nzchar(given[1])) "..." else given[1]
   stop_arg(first, "is not an argument of ", .caller,
            if (...length() > 1) {
              paste0(" (nor are the other ", ...length() - 1, " extra argument(s))")
