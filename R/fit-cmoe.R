@@ -143,10 +143,42 @@ print.cmoe_control <- function(x, ...) {
 #' at 0 and listed in `$aliased`, with a warning, and their standard errors
 #' are `NA`. The pre-trained model, which is fixed, may use any column.
 #'
+#' **Formula interface.** `fit_cmoe(y ~ x1 + x2, data, pretrained)` builds
+#' the covariate matrix as [stats::lm()] does, with `subset`, `weights` and
+#' `na.action` evaluated as there (`na.action` defaults to
+#' `getOption("na.action")`, factory-fresh [stats::na.omit()]; with
+#' [stats::na.exclude()] the per-observation results of the methods are
+#' padded with `NA` at the excluded rows). The columns of the model matrix,
+#' in order and without the intercept, are the \eqn{x} that the pre-trained
+#' model and the prompt see, so `pretrained` must be written for them
+#' (`eta0` has one slope per column). Factor, character and logical
+#' covariates are refused: \eqn{f_0}{f0} and the prompt's mean
+#' \eqn{h(a^\top x + b)}{h(a'x + b)} are functions of numeric covariates, and
+#' dummy columns made behind your back would silently change the meaning of
+#' `eta0`; code them as numeric columns yourself if that is what you mean.
+#' The formula must keep its intercept (the prompt has its own \eqn{b}) and
+#' have no offset. The covariates' names name the slopes in [coef()]
+#' (`a_wt`, `a_hp`), as they do for a matrix or data frame `x` with column
+#' names (unnamed columns give `a1`, `a2`, ...).
+#'
+#' **Weights** are case weights: an observation of weight \eqn{c_i} counts
+#' as \eqn{c_i} observations. The fit maximises the weighted log-likelihood
+#' \eqn{\sum_i c_i \log p(y_i | x_i)}{sum_i c_i log p(y_i | x_i)}: each
+#' observation's posterior prompt probability is multiplied by its weight in
+#' the M-step, and \eqn{\lambda} is their weighted mean. With whole-number
+#' weights the fit is that of the data with each row repeated \eqn{c_i}
+#' times: the same estimates, log-likelihood ([logLik()] reports the
+#' weighted one), `nobs()` \eqn{= \sum_i c_i}{= sum(c)}, and standard errors
+#' from the weighted observed information. They are therefore not design-based
+#' standard errors for survey weights. Weights must be positive (leave
+#' observations out with `subset`).
+#'
 #' @param x Covariates: an \eqn{n \times d}{n x d} numeric matrix, a data
-#'   frame of numeric columns or, for \eqn{d = 1}, a vector.
+#'   frame of numeric columns or, for \eqn{d = 1}, a vector; or a formula
+#'   `y ~ x1 + x2` (see Details, Formula interface).
 #' @param y Responses, one per row of `x`.
-#' @param pretrained The frozen model, a [pretrained_model()].
+#' @param pretrained The frozen model, a [pretrained_model()], written for
+#'   the columns of `x` (for a formula, of its model matrix).
 #' @param expert Structure of the prompt expert: `"linear"`, `"sigmoid"` or
 #'   `"tanh"`.
 #' @param init `NULL` (data-driven starts) or a [cmoe_params()] start with
@@ -154,19 +186,33 @@ print.cmoe_control <- function(x, ...) {
 #' @param n_starts Number of starts when `init = NULL`.
 #' @param control A [cmoe_control()] object.
 #' @param verbose If `TRUE`, report each start through [message()].
+#' @param weights `NULL` or positive case weights, one per observation (see
+#'   Details). In the formula method, evaluated in `data` as in [stats::lm()].
+#' @param data A data frame holding the variables of the formula (else they
+#'   are taken from the formula's environment).
+#' @param subset An optional expression saying which rows of `data` to use,
+#'   as in [stats::lm()].
+#' @param na.action What to do with rows with missing values, as in
+#'   [stats::lm()]: [stats::na.omit()] (the factory-fresh default),
+#'   [stats::na.exclude()] or [stats::na.fail()].
+#' @param ... For the formula method, the arguments of the default method
+#'   (`expert`, `init`, `n_starts`, `control`, `verbose`); anything else is
+#'   an error.
 #' @return An object of class `cmoe_fit`: a list with `params` (a
-#'   [cmoe_params()]), `loglik`, `loglik_trace` (at the start and after each
-#'   iteration), `iterations`, `converged`, `posterior` (the posterior prompt
-#'   probability of each observation), `diagnostics` (M-steps in which
-#'   \eqn{\lambda} was held at a bound or \eqn{\nu} floored, M-steps with an
-#'   empty prompt, log-likelihood decreases, SQUAREM cycles that kept the
-#'   plain EM step, a non-finite step), `start`,
-#'   `starts` (final log-likelihood from every start), the data `x`, `y`,
-#'   `logf0` (log \eqn{f_0}{f0} at the data), `aliased` (indices of the
-#'   covariates whose slopes are held at 0, see Details), `pretrained`,
-#'   `control` and `call`.
-#' @seealso [cmoe_control()], [cmoe_fit-methods], [cmoe_loss()],
-#'   [distinguishable()].
+#'   [cmoe_params()]), `loglik` (weighted, with `weights`), `loglik_trace`
+#'   (at the start and after each iteration), `iterations`, `converged`,
+#'   `posterior` (the posterior prompt probability of each observation),
+#'   `diagnostics` (M-steps in which \eqn{\lambda} was held at a bound or
+#'   \eqn{\nu} floored, M-steps with an empty prompt, log-likelihood
+#'   decreases, SQUAREM cycles that kept the plain EM step, a non-finite
+#'   step), `start`, `starts` (final log-likelihood from every start), the
+#'   data `x`, `y`, `weights` (`NULL` without weights), `logf0` (log
+#'   \eqn{f_0}{f0} at the data), `aliased` (indices of the covariates whose
+#'   slopes are held at 0, see Details), `pretrained`, `control`, `init` and
+#'   `n_starts` (how the fit started, which [prompt_test()] repeats),
+#'   `terms` and `na.action` (formula fits; `NULL` otherwise) and `call`.
+#' @seealso [cmoe_control()], [cmoe_fit-methods], [prompt_test()],
+#'   [plot.cmoe_fit()], [cmoe_loss()], [distinguishable()].
 #' @examples
 #' set.seed(1)
 #' f0 <- pretrained_model("laplace", eta0 = c(2, 0), nu0 = 1)
@@ -176,18 +222,37 @@ print.cmoe_control <- function(x, ...) {
 #' fit
 #' cmoe_loss(fit, truth)
 #'
+#' # the formula interface: names, subset, missing values
+#' df <- data.frame(dose = sim$x[, 1], response = sim$y)
+#' df$response[c(3, 7)] <- NA
+#' fit_cmoe(response ~ dose, df, f0, subset = dose > -3)
+#'
 #' # a nonlinear prompt
 #' truth_tanh <- cmoe_params(0.4, c(3, 0), 0.1, expert = "tanh")
 #' sim <- rcmoe(2000, truth_tanh, f0)
 #' fit_cmoe(sim$x, sim$y, f0, expert = "tanh", n_starts = 3)
 #' @export
-fit_cmoe <- function(x, y, pretrained, expert = "linear", init = NULL, n_starts = 1,
-                     control = cmoe_control(), verbose = FALSE) {
+fit_cmoe <- function(x, ...) UseMethod("fit_cmoe")
+
+#' @rdname fit_cmoe
+#' @export
+fit_cmoe.default <- function(x, y, pretrained, expert = "linear", init = NULL, n_starts = 1,
+                             control = cmoe_control(), verbose = FALSE, weights = NULL, ...) {
+  formula_only <- intersect(dots_names(...), c("subset", "na.action"))
+  if (length(formula_only) > 0) {
+    stop_arg(formula_only[1], "belongs to the formula interface, fit_cmoe(y ~ x1 + x2, data, ",
+             "pretrained, ...); with covariates `x` and responses `y`, select the rows yourself.")
+  }
+  stop_unused_args("fit_cmoe()", ...)
+  if (missing(pretrained)) {
+    stop_arg("pretrained", "is missing; give the frozen model, made by pretrained_model().")
+  }
   pretrained <- check_pretrained(pretrained)
   x <- as_covariates(x, "x", d = pretrained_d(pretrained))
   n <- nrow(x)
   d <- ncol(x)
   y <- as_response(y, n)
+  weights <- check_case_weights(weights, n)
   expert <- check_expert(expert, "expert")
   if (n < d + 3) {
     stop_arg("x", "has ", n, " row(s); the prompt has d + 3 = ", d + 3,
@@ -205,10 +270,11 @@ fit_cmoe <- function(x, y, pretrained, expert = "linear", init = NULL, n_starts 
     }
     if (n_starts > 1) {
       warning("`n_starts` is ignored when `init` is a cmoe_params start.", call. = FALSE)
+      n_starts <- 1L
     }
   }
   logf0 <- pretrained_logdensity(pretrained, x, y)
-  frame <- cmoe_frame(x, y, logf0, expert)
+  frame <- cmoe_frame(x, y, logf0, expert, weights)
   check_response_scale(frame, y, expert, control$var_floor)
   if (length(frame$aliased) > 0) {
     warning("`x` has column(s) ", paste(names(frame$aliased), collapse = ", "),
@@ -216,18 +282,8 @@ fit_cmoe <- function(x, y, pretrained, expert = "linear", init = NULL, n_starts 
             "intercept: the prompt's slopes on them are not identified and are held at 0 ",
             "(see ?fit_cmoe and fit$aliased).", call. = FALSE)
   }
-  bounds <- c(control$lambda_bound, control$var_floor * frame$v_var)
-  starts <- if (is.null(init)) cmoe_starts(frame, expert, n_starts, control, bounds)
-            else list(to_internal(frame, init))
-  shift <- n * log(frame$y_scale)
-  run <- best_of_starts(starts, verbose, function(start) {
-    res <- .cmoe_em_cpp(frame$u, frame$v, frame$logf0, expert, start, control$max_iter,
-                        control$tol, control$mstep_iter, control$accelerate == "squarem",
-                        bounds, kernel_path(control$kernels, "control$kernels") == "avx2")
-    res$loglik <- res$loglik - shift
-    res$loglik[is.nan(res$loglik)] <- -Inf
-    res
-  })
+  run <- cmoe_maximise(frame, expert, cmoe_start_list(frame, expert, init, n_starts, control),
+                       control, verbose)
   if (!is.finite(run$res$loglik[1])) {
     if (!is.null(init)) {
       stop_arg("init", "gives the data a log-likelihood of -Inf: some observations have ",
@@ -238,8 +294,49 @@ fit_cmoe <- function(x, y, pretrained, expert = "linear", init = NULL, n_starts 
   }
   start <- if (is.null(init)) from_internal(frame, run$start, expert) else init
   params <- if (run$res$iterations == 0) start else from_internal(frame, run$res$params, expert)
-  new_cmoe_fit(run$res, params, start, run$final, x, y, logf0, frame$aliased, pretrained,
-               control, match.call())
+  call <- match.call()
+  call[[1L]] <- as.name("fit_cmoe")
+  fit <- new_cmoe_fit(run$res, params, start, run$final, x, y, weights, logf0, frame$aliased,
+                      pretrained, control, init, n_starts, call)
+  warn_cmoe_fit(fit)
+  fit
+}
+
+#' @rdname fit_cmoe
+#' @export
+fit_cmoe.formula <- function(x, data = NULL, pretrained, subset, weights, na.action, ...) {
+  frame <- formula_frame(match.call(), parent.frame(), cmoe_categorical_reason)
+  fit <- fit_cmoe.default(frame$x, frame$y, pretrained, weights = frame$weights, ...)
+  fit$terms <- frame$terms
+  fit$na.action <- frame$na_action
+  call <- match.call()
+  call[[1L]] <- as.name("fit_cmoe")
+  fit$call <- call
+  fit
+}
+
+cmoe_categorical_reason <- paste(
+  "the pre-trained model and the prompt's mean h(a'x + b) are functions of numeric",
+  "covariates, so a category has no place in them; code it as numeric columns (such as",
+  "0/1 indicators) yourself, with eta0 written for those columns, if that is what you mean.")
+
+# EM from every start in the coordinates of cmoe_frame(), keeping the best;
+# log-likelihoods in the user's units. With `fixed_lambda` > 0, lambda is
+# held there (the profile likelihood). fit_cmoe() and the refits of
+# prompt_test() and of the profile all go through here.
+cmoe_maximise <- function(frame, expert, starts, control, verbose = FALSE, fixed_lambda = 0) {
+  bounds <- cmoe_bounds(frame, control)
+  shift <- frame$total_weight * log(frame$y_scale)
+  avx2 <- kernel_path(control$kernels, "control$kernels") == "avx2"
+  best_of_starts(starts, verbose, function(start) {
+    if (fixed_lambda > 0) start$lambda <- fixed_lambda
+    res <- .cmoe_em_cpp(frame$u, frame$v, frame$logf0, expert, start, control$max_iter,
+                        control$tol, control$mstep_iter, control$accelerate == "squarem",
+                        bounds, frame$weights, fixed_lambda, avx2)
+    res$loglik <- res$loglik - shift
+    res$loglik[is.nan(res$loglik)] <- -Inf
+    res
+  })
 }
 
 # The coordinates EM works in. Each covariate is centred and scaled, and
@@ -249,8 +346,10 @@ fit_cmoe <- function(x, y, pretrained, expert = "linear", init = NULL, n_starts 
 # user's covariates maps exactly onto the kept ones. For a linear prompt the
 # response is centred and scaled too: log phi(y; h, nu) = log phi(v; h_v,
 # nu / sy^2) - log(sy), so log f0 is shifted by log(sy) and the log-likelihood
-# by n log(sy). A nonlinear prompt's mean has a fixed range, so its y stays.
-cmoe_frame <- function(x, y, logf0, expert) {
+# by n log(sy) (by sum(weights) log(sy) with case weights). A nonlinear
+# prompt's mean has a fixed range, so its y stays. The case weights travel
+# with the frame: `weights` is numeric(0) without them, as the C++ core takes it.
+cmoe_frame <- function(x, y, logf0, expert, weights = NULL) {
   d <- ncol(x)
   moments <- vapply(seq_len(d), function(j) location_scale(x[, j]), numeric(2))
   constant <- moments[2, ] == 0
@@ -285,7 +384,9 @@ cmoe_frame <- function(x, y, logf0, expert) {
   list(u = if (length(aliased) > 0) u[, kept, drop = FALSE] else u, v = v,
        logf0 = logf0 + log(y_moments[2]), kept = kept, aliased = aliased, labels = labels, g = g,
        x_center = moments[1, ], x_scale = moments[2, ], y_center = y_moments[1],
-       y_scale = y_moments[2], v_var = v_var)
+       y_scale = y_moments[2], v_var = v_var,
+       weights = if (is.null(weights)) numeric(0) else weights,
+       total_weight = if (is.null(weights)) length(y) else sum(weights))
 }
 
 # Mean and standard deviation; far from 1 in magnitude computed on
@@ -379,6 +480,17 @@ from_internal <- function(frame, p, expert) {
   cmoe_params(p$lambda, c(a, b), nu, expert)
 }
 
+cmoe_bounds <- function(frame, control) {
+  c(control$lambda_bound, control$var_floor * frame$v_var)
+}
+
+# The starts of a fit, internal: `init` as it is, else the data-driven ones
+# (see ?fit_cmoe, Starts).
+cmoe_start_list <- function(frame, expert, init, n_starts, control) {
+  if (!is.null(init)) return(list(to_internal(frame, init)))
+  cmoe_starts(frame, expert, n_starts, control, cmoe_bounds(frame, control))
+}
+
 cmoe_starts <- function(frame, expert, n_starts, control, bounds) {
   n <- nrow(frame$u)
   k <- ncol(frame$u)
@@ -386,7 +498,7 @@ cmoe_starts <- function(frame, expert, n_starts, control, bounds) {
                   nu = frame$v_var)
   from_weights <- function(w) {
     p <- .cmoe_mstep_cpp(frame$u, frame$v, w, expert, neutral, control$mstep_iter, bounds,
-                         kernel_path(control$kernels, "control$kernels") == "avx2")
+                         frame$weights, kernel_path(control$kernels, "control$kernels") == "avx2")
     p$lambda <- min(max(p$lambda, 0.1), 0.9)
     p
   }
@@ -400,23 +512,12 @@ cmoe_starts <- function(frame, expert, n_starts, control, bounds) {
   c(list(from_weights(contrast)), if (n_starts > 1) list(neutral), random)
 }
 
-new_cmoe_fit <- function(res, params, start, start_logliks, x, y, logf0, aliased, pretrained,
-                         control, call) {
+new_cmoe_fit <- function(res, params, start, start_logliks, x, y, weights, logf0, aliased,
+                         pretrained, control, init, n_starts, call) {
   trace <- res$loglik
   # 1 - (1 - bound) is not bound in floating point: compare on each side.
   margin <- control$lambda_bound * (1 + 1e-6)
   lambda <- params$lambda
-  at_bound <- lambda <= margin || lambda >= 1 - margin
-  if (at_bound) {
-    warning(sprintf("lambda ended at its bound (%s): %s; see ?is_degenerate.",
-                    format(lambda),
-                    if (lambda < 0.5) "the data show no prompt" else "the data show no pre-trained model"),
-            call. = FALSE)
-  }
-  if (res$nonfinite) {
-    warning("EM stopped at a step with a non-finite log-likelihood; the last finite iterate is returned.",
-            call. = FALSE)
-  }
   structure(list(
     params = params,
     loglik = trace[length(trace)],
@@ -424,7 +525,7 @@ new_cmoe_fit <- function(res, params, start, start_logliks, x, y, logf0, aliased
     iterations = res$iterations,
     converged = res$converged,
     posterior = res$posterior,
-    diagnostics = list(lambda_at_bound = at_bound,
+    diagnostics = list(lambda_at_bound = lambda <= margin || lambda >= 1 - margin,
                        lambda_bound_hits = res$lambda_bound_hits,
                        nu_floor_hits = res$nu_floor_hits,
                        prompt_empty = res$prompt_empty,
@@ -435,12 +536,32 @@ new_cmoe_fit <- function(res, params, start, start_logliks, x, y, logf0, aliased
     starts = start_logliks,
     x = x,
     y = y,
+    weights = weights,
     logf0 = logf0,
     aliased = aliased,
     pretrained = pretrained,
     control = control,
+    init = init,
+    n_starts = n_starts,
+    terms = NULL,
+    na.action = NULL,
     call = call),
     class = "cmoe_fit")
+}
+
+# What fit_cmoe() warns about once the fit is made.
+warn_cmoe_fit <- function(fit) {
+  if (fit$diagnostics$lambda_at_bound) {
+    lambda <- fit$params$lambda
+    warning(sprintf("lambda ended at its bound (%s): %s; see ?is_degenerate.",
+                    format(lambda),
+                    if (lambda < 0.5) "the data show no prompt" else "the data show no pre-trained model"),
+            call. = FALSE)
+  }
+  if (fit$diagnostics$nonfinite) {
+    warning("EM stopped at a step with a non-finite log-likelihood; the last finite iterate is returned.",
+            call. = FALSE)
+  }
 }
 
 #' @rdname is_degenerate

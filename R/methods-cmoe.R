@@ -1,52 +1,103 @@
 #' Methods for fitted contaminated mixtures of experts
 #'
-#' `print`, `summary` (estimates with standard errors and Wald intervals
-#' from the observed information), `coef` (\eqn{\lambda}, \eqn{a}, \eqn{b},
-#' \eqn{\nu}), `vcov`, `logLik` (with `df` \eqn{= d + 3} and `nobs`, so
-#' [AIC()] and [BIC()] work), `nobs`, `fitted` (the conditional mean
+#' `print`, `summary` (estimates, standard errors and confidence intervals,
+#' with the test of no prompt when given), `coef` (\eqn{\lambda}, the slopes
+#' \eqn{a}, \eqn{b}, \eqn{\nu}), `vcov`, `confint`, `logLik` (with `df`
+#' \eqn{= d + 3} and `nobs`, so [AIC()] and [BIC()] work), `nobs`, `fitted`
+#' (the conditional mean
 #' \eqn{(1 - \lambda) E_{f_0}(y | x) + \lambda h(a^\top x + b)}{(1 - lambda) E_f0(y | x) + lambda h(a'x + b)}
-#' at the observed covariates), `residuals` (`y` minus the fitted values) and
-#' `simulate` (new responses at the observed covariates).
+#' at the observed covariates), `residuals` and `simulate` (new responses at
+#' the observed covariates). The slopes are named after the covariates
+#' (`a_wt`; `a1`, `a2`, ... for unnamed columns).
 #'
-#' The observed information is the negative Hessian of the log-likelihood,
-#' obtained by central differences of its analytic gradient in the centred
-#' and scaled coordinates the fit ran in (see [fit_cmoe()]), then mapped to
-#' the user's units, so it does not depend on them. Standard errors
-#' are `NA` when \eqn{\lambda} sits at its bound or the information is not
-#' positive definite (a flat likelihood, as when the prompt merges into
-#' \eqn{f_0}{f0}), and for the slopes of aliased covariates (held at 0,
-#' see [fit_cmoe()]); a Wald interval for \eqn{\lambda} near 0 or 1 is a poor
-#' guide in any case.
+#' **Standard errors** come from the observed information, the negative
+#' Hessian of the (case-weighted) log-likelihood, obtained by central
+#' differences of its analytic gradient in the centred and scaled
+#' coordinates the fit ran in (see [fit_cmoe()]), then mapped to the user's
+#' units, so it does not depend on them. They are `NA` when \eqn{\lambda}
+#' sits at its bound or the information is not positive definite (a flat
+#' likelihood, as when the prompt merges into \eqn{f_0}{f0}), and for the
+#' slopes of aliased covariates (held at 0, see [fit_cmoe()]).
+#'
+#' **Confidence intervals** respect the parameter space. \eqn{\nu}: a Wald
+#' interval for \eqn{\log \nu}{log nu}, mapped back, so both ends are
+#' positive. \eqn{a} and \eqn{b}: Wald intervals. \eqn{\lambda}: the profile
+#' likelihood interval, the \eqn{\lambda_0}{lambda0} with
+#' \eqn{2\{l(\hat\theta) - \max_{\eta, \nu} l(\lambda_0, \eta, \nu)\} \le \chi^2_{1}(\mathrm{level})}{2 (l(theta_hat) - max over (eta, nu) of l(lambda0, eta, nu)) <= qchisq(level, 1)}
+#' (each profile point an EM fit with \eqn{\lambda} held fixed), which stays
+#' in \eqn{[0, 1]} and is not symmetric where the likelihood is not. The
+#' \eqn{\chi^2_1}{chi-square(1)} calibration holds for \eqn{\lambda_0}{lambda0}
+#' away from 0, not at 0: there the prompt's \eqn{(\eta, \nu)} are not
+#' identified, and whether 0 belongs in the interval is the question of
+#' [prompt_test()]. So the lower end is given only with a test (`test =`):
+#' it is 0 when the test does not reject \eqn{\lambda = 0} at level
+#' \eqn{1 - } `level`, and the profile's lower end otherwise; without a test
+#' it is `NA`. Where the test does not reject, the prompt's \eqn{a}, \eqn{b}
+#' and \eqn{\nu} are those of a component the data may not contain, and
+#' their intervals mean little; `summary()` says so.
+#'
+#' **Weights.** For a fit with case weights (see [fit_cmoe()]) the
+#' log-likelihood is the weighted one and `nobs()` is the sum of the
+#' weights.
+#'
+#' **Missing values.** For formula fits with `na.action = na.exclude`,
+#' `fitted()`, `residuals()`, `simulate()` and `predict()` without `newdata`
+#' are padded with `NA` at the excluded rows ([stats::naresid()]).
 #'
 #' Every method first checks `object`: a fit whose parts were edited by hand
 #' (parameters, data, pre-trained model) so that they no longer belong to one
 #' fit (its posterior probabilities and log f0, at a fixed set of rows, must
 #' be those of its parameters, model and data) is refused with an error that
-#' says so. With aliased covariates (see [fit_cmoe()]) `logLik()` counts
-#' only the free parameters in `df`.
+#' says so. With aliased covariates `logLik()` counts only the free
+#' parameters in `df`. Arguments a method does not take are an error.
 #'
 #' @param object,x A `cmoe_fit` object (for `print.summary.cmoe_fit`, its
 #'   summary).
 #' @param digits Number of significant digits to print.
-#' @param level Confidence level of the Wald intervals.
+#' @param level Confidence level of the intervals.
+#' @param test `NULL` or the [prompt_test()] of this fit: its result is
+#'   printed and decides the lower end of \eqn{\lambda}'s interval (see
+#'   Confidence intervals).
+#' @param parm Parameters for `confint`: names or positions in `coef()`
+#'   (all by default).
+#' @param type For `residuals`: `"response"` (\eqn{y} minus the fitted
+#'   mean) or `"pearson"` (those divided by the conditional standard
+#'   deviation
+#'   \eqn{\{(1 - \lambda) v_0 + \lambda \nu + \lambda (1 - \lambda) (\mu_0(x) - h(a^\top x + b))^2\}^{1/2}}{sqrt((1 - lambda) v0 + lambda nu + lambda (1 - lambda) (mu0(x) - h(a'x + b))^2)},
+#'   with \eqn{v_0}{v0} the variance of \eqn{f_0}{f0}: \eqn{\nu_0}{nu0}
+#'   Gaussian, \eqn{2\nu_0}{2 nu0} Laplace, \eqn{\nu_0 \mathrm{df} / (\mathrm{df} - 2)}{nu0 df / (df - 2)}
+#'   Student with df > 2; not available for a user's log-density).
 #' @param nsim Number of simulated response vectors.
 #' @param seed As in [stats::simulate()]: `NULL` or an integer passed to
 #'   [set.seed()] (the generator's state is restored afterwards).
-#' @param ... Unused.
-#' @return `coef`: a named vector. `vcov`: a matrix. `logLik`: an object of
-#'   class `logLik`. `fitted`, `residuals`: numeric vectors. `simulate`: a
-#'   data frame with `nsim` columns and attribute `"seed"`. `summary`: an
-#'   object of class `summary.cmoe_fit` whose `coefficients` table has
-#'   columns `estimate`, `std_error`, `lower`, `upper`.
+#' @param ... Not used: any argument given here is an error.
+#' @return `coef`: a named vector. `vcov`: a matrix. `confint`: a matrix
+#'   with one row per parameter and columns for the lower and upper ends.
+#'   `logLik`: an object of class `logLik`. `fitted`, `residuals`: numeric
+#'   vectors. `simulate`: a data frame with `nsim` columns and attribute
+#'   `"seed"`. `summary`: an object of class `summary.cmoe_fit` whose
+#'   `coefficients` table has columns `estimate`, `std_error`, `lower`,
+#'   `upper` and `interval` (how the interval was made: `"profile"`,
+#'   `"Wald"` or `"Wald, log scale"`), and which holds the `test`.
+#' @references Yan, F., Nguyen, H., Le, D., Akbarian, P. and Ho, N. (2025).
+#'   Understanding expert structures on minimax parameter estimation in
+#'   contaminated mixture of experts. AISTATS 2025.
+#'
+#'   Venzon, D. J. and Moolgavkar, S. H. (1988). A method for computing
+#'   profile-likelihood-based confidence intervals. Applied Statistics 37,
+#'   87-94.
+#' @seealso [fit_cmoe()], [prompt_test()], [predict.cmoe_fit()],
+#'   [plot.cmoe_fit()].
 #' @examples
 #' set.seed(1)
 #' f0 <- pretrained_model("laplace", eta0 = c(2, 0), nu0 = 1)
 #' sim <- rcmoe(2000, cmoe_params(0.3, c(-1, 1), 0.5), f0)
 #' fit <- fit_cmoe(sim$x, sim$y, f0)
-#' summary(fit)
+#' summary(fit, test = prompt_test(fit, B = 99))
 #' coef(fit)
+#' confint(fit, c("a_x1", "nu"))
 #' c(AIC = AIC(fit), BIC = BIC(fit))
-#' head(residuals(fit))
+#' head(residuals(fit, type = "pearson"))
 #' head(simulate(fit, nsim = 2, seed = 1))
 #' @name cmoe_fit-methods
 NULL
@@ -58,11 +109,13 @@ print.cmoe_fit <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
   cat("Contaminated mixture of experts fitted by EM\n")
   cat(sprintf("  pre-trained: %s; prompt expert: %s; n = %d, d = %d\n",
               pretrained_label(fit$pretrained), fit$params$expert, nrow(fit$x), ncol(fit$x)))
-  print(cmoe_coef(fit$params), digits = digits)
-  cat(sprintf("  log-likelihood %s after %d %s%s\n",
-              format(fit$loglik, digits = 10), fit$iterations, iteration_unit(fit$control),
+  print(cmoe_named_coef(fit), digits = digits)
+  cat(sprintf("  log-likelihood %s%s after %d %s%s\n",
+              format(fit$loglik, digits = 10), if (is.null(fit$weights)) "" else " (weighted)",
+              fit$iterations, iteration_unit(fit$control),
               if (fit$converged) ", converged" else ", not converged"))
   cat(aliased_note(fit, "  "))
+  cat(missing_note(fit, "  "))
   if (cmoe_degenerate(fit)) cat("  degenerate fit: see fit$diagnostics and ?is_degenerate\n")
   invisible(x)
 }
@@ -84,21 +137,30 @@ aliased_note <- function(fit, indent) {
           paste(names(aliased), collapse = ", "))
 }
 
+# lm()'s "(2 observations deleted due to missingness)".
+missing_note <- function(fit, indent) {
+  if (is.null(fit$na.action)) return("")
+  sprintf("%s(%s)\n", indent, stats::naprint(fit$na.action))
+}
+
 #' @rdname cmoe_fit-methods
 #' @export
-summary.cmoe_fit <- function(object, level = 0.95, ...) {
+summary.cmoe_fit <- function(object, level = 0.95, test = NULL, ...) {
   object <- check_cmoe_fit(object)
-  level <- check_numeric(level, "level", len = 1)
-  if (level <= 0 || level >= 1) stop_arg("level", "must be in (0, 1).")
-  est <- cmoe_coef(object$params)
-  se <- cmoe_standard_errors(cmoe_covariance(object))
-  z <- stats::qnorm((1 + level) / 2)
-  table <- data.frame(estimate = est, std_error = se, lower = est - z * se,
-                      upper = est + z * se)
+  stop_unused_args("summary.cmoe_fit()", ...)
+  level <- check_level(level)
+  if (!is.null(test)) test <- check_prompt_test(test, object)
+  est <- cmoe_named_coef(object)
+  parts <- cmoe_covariance(object)
+  se <- cmoe_standard_errors(parts)
+  ends <- cmoe_intervals(object, est, se, level, test)
+  table <- data.frame(estimate = est, std_error = se, lower = ends[, 1], upper = ends[, 2],
+                      interval = cmoe_interval_kinds(length(est)))
   structure(list(call = object$call, pretrained = object$pretrained,
                  expert = object$params$expert, coefficients = table, level = level,
-                 loglik = cmoe_loglik(object), iterations = object$iterations,
-                 unit = iteration_unit(object$control), aliased = aliased_note(object, ""),
+                 test = test, loglik = cmoe_loglik(object), weighted = !is.null(object$weights),
+                 iterations = object$iterations, unit = iteration_unit(object$control),
+                 aliased = aliased_note(object, ""), missing = missing_note(object, ""),
                  converged = object$converged, degenerate = cmoe_degenerate(object)),
             class = "summary.cmoe_fit")
 }
@@ -111,29 +173,110 @@ print.summary.cmoe_fit <- function(x, digits = max(3L, getOption("digits") - 3L)
   cat(sprintf("Pre-trained: %s; prompt expert: %s\n\n", pretrained_label(x$pretrained),
               x$expert))
   table <- x$coefficients
-  names(table)[3:4] <- sprintf("%g%% %s", 100 * x$level, c("lower", "upper"))
+  names(table) <- c("estimate", "std. error",
+                    sprintf("%g%% %s", 100 * x$level, c("lower", "upper")), "interval")
   print(table, digits = digits)
-  cat(sprintf("\nlog-likelihood %s (df = %d), AIC %s, BIC %s, n = %d\n",
-              format(as.numeric(x$loglik), digits = 10), attr(x$loglik, "df"),
-              format(stats::AIC(x$loglik), digits = 8), format(stats::BIC(x$loglik), digits = 8),
-              attr(x$loglik, "nobs")))
+  cat("\n", prompt_test_note(x$test, x$level), sep = "")
+  cat(sprintf("\nlog-likelihood %s%s (df = %d), AIC %s, BIC %s, n = %s\n",
+              format(as.numeric(x$loglik), digits = 10), if (x$weighted) " (weighted)" else "",
+              attr(x$loglik, "df"), format(stats::AIC(x$loglik), digits = 8),
+              format(stats::BIC(x$loglik), digits = 8), format(attr(x$loglik, "nobs"))))
   cat(sprintf("%d %s, %s\n", x$iterations, x$unit,
               if (x$converged) "converged" else "not converged"))
   cat(x$aliased)
+  cat(x$missing)
   if (x$degenerate) cat("Degenerate fit: see fit$diagnostics and ?is_degenerate\n")
   invisible(x)
 }
 
+# What the summary says about lambda = 0: the test's verdict and what it
+# means for the intervals, or how to get it.
+prompt_test_note <- function(test, level) {
+  if (is.null(test)) {
+    return(paste0("Test of no prompt (lambda = 0) not computed: give summary(fit, test = ",
+                  "prompt_test(fit)).\nUntil then the lower end of lambda's interval is ",
+                  "not given (the chi-square calibration of the\nprofile does not hold at ",
+                  "lambda = 0).\n"))
+  }
+  verdict <- sprintf(
+    paste("Test of no prompt (lambda = 0): LR = %s, p-value %s (parametric bootstrap",
+          "under f0, %d refits).\n"),
+    format(test$statistic[[1]], digits = 4), format.pval(test$p.value, digits = 3),
+    test$parameter[[1]])
+  if (test$p.value > 1 - level) {
+    verdict <- paste0(verdict, sprintf(
+      "No evidence of a prompt at the %g%% level: lambda's interval starts at 0, and the\n",
+      100 * (1 - level)),
+      "prompt's slopes, intercept and variance may describe no component of the data.\n")
+  }
+  verdict
+}
+
 #' @rdname cmoe_fit-methods
 #' @export
-coef.cmoe_fit <- function(object, ...) cmoe_coef(check_cmoe_fit(object)$params)
+confint.cmoe_fit <- function(object, parm, level = 0.95, test = NULL, ...) {
+  object <- check_cmoe_fit(object)
+  stop_unused_args("confint.cmoe_fit()", ...)
+  level <- check_level(level)
+  if (!is.null(test)) test <- check_prompt_test(test, object)
+  est <- cmoe_named_coef(object)
+  if (missing(parm)) parm <- seq_along(est)
+  if (is.character(parm) && all(parm %in% names(est))) {
+    parm <- match(parm, names(est))
+  } else if (!is.numeric(parm) || any(!parm %in% seq_along(est))) {
+    stop_arg("parm", "must name parameters of coef(object) (", paste(names(est), collapse = ", "),
+             ") or give their positions.")
+  }
+  se <- cmoe_standard_errors(cmoe_covariance(object))
+  only <- replace(rep(FALSE, length(est)), parm, TRUE)
+  ends <- cmoe_intervals(object, est, se, level, test, only)[parm, , drop = FALSE]
+  dimnames(ends) <- list(names(est)[parm], sprintf("%g %%", 100 * c(1 - level, 1 + level) / 2))
+  ends
+}
+
+check_level <- function(level) {
+  level <- check_numeric(level, "level", len = 1)
+  if (level <= 0 || level >= 1) stop_arg("level", "must be in (0, 1).")
+  level
+}
+
+cmoe_interval_kinds <- function(q) {
+  c("profile", rep("Wald", q - 2), "Wald, log scale")
+}
+
+# Lower and upper ends for (lambda, a, b, nu) (for the rows in `only`; NA
+# elsewhere): lambda by its profile likelihood (see ?cmoe_fit-methods), nu
+# on the log scale, the rest Wald.
+cmoe_intervals <- function(fit, est, se, level, test, only = rep(TRUE, length(est))) {
+  q <- length(est)
+  z <- stats::qnorm((1 + level) / 2)
+  ends <- cbind(est - z * se, est + z * se)
+  ends[q, ] <- est[q] * exp(c(-z, z) * se[q] / est[q])
+  ends[!only, ] <- NA_real_
+  if (only[1]) ends[1, ] <- cmoe_lambda_interval(fit, level, test)
+  ends
+}
+
+#' @rdname cmoe_fit-methods
+#' @export
+coef.cmoe_fit <- function(object, ...) {
+  object <- check_cmoe_fit(object)
+  stop_unused_args("coef.cmoe_fit()", ...)
+  cmoe_named_coef(object)
+}
+
+# (lambda, a, b, nu) with the slopes named after the covariates.
+cmoe_named_coef <- function(fit) {
+  stats::setNames(cmoe_coef(fit$params), c("lambda", coefficient_names("a", fit$x), "b", "nu"))
+}
 
 #' @rdname cmoe_fit-methods
 #' @export
 vcov.cmoe_fit <- function(object, ...) {
   object <- check_cmoe_fit(object)
+  stop_unused_args("vcov.cmoe_fit()", ...)
   parts <- cmoe_covariance(object)
-  names <- names(cmoe_coef(object$params))
+  names <- names(cmoe_named_coef(object))
   out <- matrix(NA_real_, length(names), length(names), dimnames = list(names, names))
   if (is.null(parts$internal)) return(out)
   identified <- parts$identified
@@ -148,13 +291,14 @@ vcov.cmoe_fit <- function(object, ...) {
   out
 }
 
-# The observed information, computed where the fit's EM ran (centred and
-# scaled data, see cmoe_frame()) so that it is as well conditioned in any
-# units, and the Jacobian of the map to the user's parameters. `internal`
-# is NULL when lambda sits at its bound or the information is not positive
-# definite; `identified` marks the parameters that are not aliased slopes.
+# The observed information (of the case-weighted log-likelihood), computed
+# where the fit's EM ran (centred and scaled data, see cmoe_frame()) so that
+# it is as well conditioned in any units, and the Jacobian of the map to the
+# user's parameters. `internal` is NULL when lambda sits at its bound or the
+# information is not positive definite; `identified` marks the parameters
+# that are not aliased slopes.
 cmoe_covariance <- function(fit) {
-  frame <- cmoe_frame(fit$x, fit$y, fit$logf0, fit$params$expert)
+  frame <- cmoe_frame(fit$x, fit$y, fit$logf0, fit$params$expert, fit$weights)
   d <- ncol(fit$x)
   k <- length(frame$kept)
   identified <- !(seq_len(d + 3) %in% (frame$aliased + 1))
@@ -169,8 +313,9 @@ cmoe_covariance <- function(fit) {
   if (fit$diagnostics$lambda_at_bound) return(parts)
   p <- to_internal(frame, fit$params)
   theta <- c(p$lambda, p$eta, p$nu)
+  case_weights <- if (is.null(fit$weights)) 1 else fit$weights
   gradient <- function(th) {
-    colSums(cmoe_scores(frame$u, frame$v, frame$logf0, fit$params$expert, th))
+    colSums(case_weights * cmoe_scores(frame$u, frame$v, frame$logf0, fit$params$expert, th))
   }
   q <- length(theta)
   step <- 1e-5 * pmax(abs(theta), 0.1)
@@ -219,11 +364,14 @@ cmoe_scores <- function(x, y, logf0, expert, theta) {
   out
 }
 
-# Aliased slopes, held at 0, are not free parameters (as lm() counts them).
+# Aliased slopes, held at 0, are not free parameters (as lm() counts them);
+# case weights count as observations.
 cmoe_loglik <- function(fit) {
-  structure(fit$loglik, df = ncol(fit$x) + 3L - length(fit$aliased), nobs = nrow(fit$x),
+  structure(fit$loglik, df = ncol(fit$x) + 3L - length(fit$aliased), nobs = cmoe_nobs(fit),
             class = "logLik")
 }
+
+cmoe_nobs <- function(fit) if (is.null(fit$weights)) nrow(fit$x) else sum(fit$weights)
 
 cmoe_degenerate <- function(fit) {
   diag <- fit$diagnostics
@@ -233,39 +381,73 @@ cmoe_degenerate <- function(fit) {
 
 #' @rdname cmoe_fit-methods
 #' @export
-logLik.cmoe_fit <- function(object, ...) cmoe_loglik(check_cmoe_fit(object))
-
-#' @rdname cmoe_fit-methods
-#' @export
-nobs.cmoe_fit <- function(object, ...) nrow(check_cmoe_fit(object)$x)
-
-#' @rdname cmoe_fit-methods
-#' @export
-fitted.cmoe_fit <- function(object, ...) predict(object, type = "mean")
-
-#' @rdname cmoe_fit-methods
-#' @export
-residuals.cmoe_fit <- function(object, ...) {
+logLik.cmoe_fit <- function(object, ...) {
   object <- check_cmoe_fit(object)
-  object$y - cmoe_mean(object, object$x, "object")
+  stop_unused_args("logLik.cmoe_fit()", ...)
+  cmoe_loglik(object)
+}
+
+#' @rdname cmoe_fit-methods
+#' @export
+nobs.cmoe_fit <- function(object, ...) {
+  object <- check_cmoe_fit(object)
+  stop_unused_args("nobs.cmoe_fit()", ...)
+  cmoe_nobs(object)
+}
+
+#' @rdname cmoe_fit-methods
+#' @export
+fitted.cmoe_fit <- function(object, ...) {
+  object <- check_cmoe_fit(object)
+  stop_unused_args("fitted.cmoe_fit()", ...)
+  stats::napredict(object$na.action, cmoe_mean(object, object$x, "object"))
+}
+
+#' @rdname cmoe_fit-methods
+#' @export
+residuals.cmoe_fit <- function(object, type = c("response", "pearson"), ...) {
+  object <- check_cmoe_fit(object)
+  stop_unused_args("residuals.cmoe_fit()", ...)
+  type <- match_choice(type, c("response", "pearson"), "type")
+  value <- object$y - cmoe_mean(object, object$x, "object")
+  if (type == "pearson") value <- value / sqrt(cmoe_variance(object, object$x, "object"))
+  stats::naresid(object$na.action, value)
+}
+
+# One of `choices` (the first by default), or an error listing them.
+match_choice <- function(value, choices, arg) {
+  if (identical(value, choices)) return(choices[1])
+  if (!is.character(value) || length(value) != 1 || !value %in% choices) {
+    stop_arg(arg, "must be one of ", paste0("\"", choices, "\"", collapse = ", "), ".")
+  }
+  value
 }
 
 #' @rdname cmoe_fit-methods
 #' @export
 simulate.cmoe_fit <- function(object, nsim = 1, seed = NULL, ...) {
   object <- check_cmoe_fit(object)
+  stop_unused_args("simulate.cmoe_fit()", ...)
   seed <- check_rng_seed(seed)
   n <- nrow(object$x)
-  simulate_responses(nsim, seed, function() {
+  sims <- simulate_responses(nsim, seed, function() {
     rcmoe(n, object$params, object$pretrained, x = object$x)$y
   })
+  if (is.null(object$na.action)) return(sims)
+  padded <- as.data.frame(lapply(sims, function(s) stats::napredict(object$na.action, s)))
+  attr(padded, "seed") <- attr(sims, "seed")
+  padded
 }
 
 #' Predictions from a fitted contaminated mixture of experts
 #'
 #' @param object A `cmoe_fit` object.
 #' @param newdata Covariates: a matrix with \eqn{d} columns (or a vector when
-#'   \eqn{d = 1}). Missing: the observed covariates (and responses).
+#'   \eqn{d = 1}), or, for fits made through the formula interface, a data
+#'   frame holding the formula's covariates (and, for `"posterior"` and
+#'   `"density"`, possibly its response). Missing: the observed covariates
+#'   (and responses), with `NA` at rows a formula fit's
+#'   `na.action = na.exclude` left out.
 #' @param type `"mean"`: the conditional mean
 #'   \eqn{(1 - \lambda) E_{f_0}(y | x) + \lambda h(a^\top x + b)}{(1 - lambda) E_f0(y | x) + lambda h(a'x + b)};
 #'   `"prompt"`: the prompt expert's mean \eqn{h(a^\top x + b)}{h(a'x + b)};
@@ -273,8 +455,9 @@ simulate.cmoe_fit <- function(object, nsim = 1, seed = NULL, ...) {
 #'   `"posterior"`: the posterior probability that \eqn{(x, y)} came from
 #'   the prompt; `"density"`: the conditional density \eqn{p(y | x)}.
 #' @param y Responses for `"posterior"` and `"density"`, one per row of
-#'   `newdata`.
-#' @param ... Unused.
+#'   `newdata`; for a formula fit taken from `newdata` when it holds the
+#'   response. Only for those types.
+#' @param ... Not used: any argument given here is an error.
 #' @return A numeric vector with one value per row of `newdata`.
 #' @examples
 #' set.seed(1)
@@ -285,25 +468,37 @@ simulate.cmoe_fit <- function(object, nsim = 1, seed = NULL, ...) {
 #' predict(fit, grid)
 #' predict(fit, grid, type = "prompt")
 #' predict(fit, grid, type = "posterior", y = c(2, 1, 0))
+#'
+#' # a formula fit predicts from a data frame
+#' df <- data.frame(dose = sim$x[, 1], response = sim$y)
+#' ffit <- fit_cmoe(response ~ dose, df, f0)
+#' predict(ffit, data.frame(dose = grid))
 #' @export
 predict.cmoe_fit <- function(object, newdata,
                              type = c("mean", "prompt", "pretrained", "posterior", "density"),
                              y = NULL, ...) {
   object <- check_cmoe_fit(object)
-  type <- tryCatch(match.arg(type), error = function(e) {
-    stop_arg("type", "must be one of \"mean\", \"prompt\", \"pretrained\", \"posterior\" ",
-             "or \"density\".")
-  })
-  if (missing(newdata) || is.null(newdata)) {
+  stop_unused_args("predict.cmoe_fit()", ...)
+  type <- match_choice(type, c("mean", "prompt", "pretrained", "posterior", "density"), "type")
+  if (!is.null(y) && !type %in% c("posterior", "density")) {
+    stop_arg("y", "is only used by type = \"posterior\" and \"density\", not \"", type, "\".")
+  }
+  observed <- missing(newdata) || is.null(newdata)
+  d <- ncol(object$x)
+  if (observed) {
     x <- object$x
     x_arg <- "object"
     if (is.null(y)) y <- object$y
+  } else if (!is.null(object$terms) && is.data.frame(newdata)) {
+    x <- formula_newdata(object$terms, newdata, d, cmoe_categorical_reason)
+    x_arg <- "newdata"
+    if (is.null(y)) y <- formula_response(object$terms, newdata)
   } else {
-    x <- as_covariates(newdata, "newdata", ncol(object$x))
+    x <- as_covariates(newdata, "newdata", d)
     x_arg <- "newdata"
   }
   p <- object$params
-  switch(type,
+  value <- switch(type,
     mean = cmoe_mean(object, x, x_arg),
     prompt = finite_prediction(expert_mean(p$expert, p$eta, x), x_arg, "prompt's mean"),
     pretrained = finite_prediction(pretrained_mean(object$pretrained, x, x_arg), x_arg,
@@ -316,6 +511,7 @@ predict.cmoe_fit <- function(object, newdata,
                           object$pretrained, object$control$kernels)
       if (type == "density") exp(ev$logdens) else ev$posterior
     })
+  if (observed) stats::napredict(object$na.action, value) else value
 }
 
 # (1 - lambda) E f0(y | x) + lambda h(a'x + b).
@@ -323,6 +519,14 @@ cmoe_mean <- function(fit, x, x_arg) {
   p <- fit$params
   finite_prediction((1 - p$lambda) * pretrained_mean(fit$pretrained, x, x_arg) +
                       p$lambda * expert_mean(p$expert, p$eta, x), x_arg, "mean")
+}
+
+# Var(y | x) = (1 - lambda) v0 + lambda nu + lambda (1 - lambda) (mu0 - h)^2.
+cmoe_variance <- function(fit, x, x_arg) {
+  p <- fit$params
+  gap <- pretrained_mean(fit$pretrained, x, x_arg) - expert_mean(p$expert, p$eta, x)
+  finite_prediction((1 - p$lambda) * pretrained_variance(fit$pretrained) + p$lambda * p$nu +
+                      p$lambda * (1 - p$lambda) * gap^2, x_arg, "variance")
 }
 
 finite_prediction <- function(value, x_arg, what) {
@@ -336,55 +540,271 @@ finite_prediction <- function(value, x_arg, what) {
 
 #' Plot a fitted contaminated mixture of experts
 #'
-#' Panel 1: the data against the first covariate (\eqn{d = 1}) or against
-#' the prompt's index \eqn{a^\top x + b}{a'x + b} (\eqn{d > 1}), coloured by
-#' the posterior probability of the prompt (grey: pre-trained, red:
-#' prompt), with the prompt's mean curve (and, for \eqn{d = 1}, the
-#' pre-trained model's). Panel 2: the log-likelihood trace over EM
-#' iterations.
+#' Panels, chosen by `which`:
+#' \describe{
+#'   \item{`"data"`}{the response against each covariate, one panel per
+#'     covariate, with three curves along it: the pre-trained model's mean,
+#'     the prompt's mean \eqn{h(a^\top x + b)}{h(a'x + b)} and the mixture's
+#'     mean \eqn{(1 - \lambda) E_{f_0}(y | x) + \lambda h(a^\top x + b)}{(1 - lambda) E_f0(y | x) + lambda h(a'x + b)};
+#'     with several covariates the others are held at their means (the legend
+#'     says so);}
+#'   \item{`"fitted"`}{the observed response against the fitted mixture mean,
+#'     with the line on which they agree;}
+#'   \item{`"index"`}{the response against the prompt's index
+#'     \eqn{a^\top x + b}{a'x + b} with the prompt's mean along it: the
+#'     prompt's own view of the data, whatever \eqn{d};}
+#'   \item{`"trace"`}{the log-likelihood over the EM iterations.}
+#' }
+#' In the first three the points are coloured by their posterior probability
+#' of coming from the prompt (grey: the pre-trained model, red: the prompt),
+#' the most prompt-like drawn last; they shrink and grow transparent as
+#' \eqn{n} grows, so that large samples stay readable. The axes carry the
+#' variable names (those of the formula or of the columns of `x`; `x` and
+#' `y`, or `x1`, `x2`, ..., without names), and each panel has its own
+#' title and, in the corner where it hides the fewest points, its own
+#' legend. Several panels are laid out in a grid that fits the device.
+#' Curves that need the pre-trained model's mean are left out, as is the
+#' `"fitted"` panel by default, for a user's log-density without `mean`.
 #'
 #' @param x A `cmoe_fit` object.
-#' @param which Panels to draw, a subset of `1:2`.
-#' @param ... Graphical parameters for each panel's plot, e.g. `main`, `xlab`
-#'   or `las`; they override the defaults.
+#' @param which Panels to draw, a subset of `"data"`, `"fitted"`, `"index"`
+#'   and `"trace"`. `NULL` (the default): `"data"` for one covariate;
+#'   `c("fitted", "index", "data")` for several.
+#' @param labels `NULL` or display names of variables, as a named character
+#'   vector: `c(mpg = "Miles per gallon", wt = "Weight (1000 lb)")`. Names
+#'   must be those of the response or of covariates.
+#' @param ... Graphical parameters that [graphics::par()] sets, such as `las`
+#'   or `cex.axis`, for every panel. Labels and titles are set per panel
+#'   from the variable names (change them through `labels`): `xlab`, `main`
+#'   and any other argument that is not a graphical parameter are an error.
 #' @return `x`, invisibly.
+#' @seealso [fit_cmoe()], [cmoe_fit-methods].
 #' @examples
 #' set.seed(1)
 #' f0 <- pretrained_model("laplace", eta0 = c(2, 0), nu0 = 1)
 #' sim <- rcmoe(1000, cmoe_params(0.3, c(-1, 1), 0.5), f0)
-#' plot(fit_cmoe(sim$x, sim$y, f0))
+#' df <- data.frame(dose = sim$x[, 1], response = sim$y)
+#' fit <- fit_cmoe(response ~ dose, df, f0)
+#' plot(fit)
+#' plot(fit, which = c("data", "trace"), labels = c(dose = "dose (mg)"), las = 1)
+#'
+#' # two covariates
+#' f2 <- pretrained_model("laplace", eta0 = c(2, -1, 0), nu0 = 1)
+#' sim2 <- rcmoe(1000, cmoe_params(0.3, c(-1, 1, 1), 0.5), f2)
+#' plot(fit_cmoe(sim2$x, sim2$y, f2))
 #' @export
-plot.cmoe_fit <- function(x, which = 1:2, ...) {
+plot.cmoe_fit <- function(x, which = NULL, labels = NULL, ...) {
   fit <- check_cmoe_fit(x, "x")
-  if (!is.numeric(which) || length(which) == 0 || any(!which %in% 1:2)) {
-    stop_arg("which", "must be a subset of 1:2.")
+  panels <- cmoe_plot_panels(fit, which, labels)
+  settings <- list(...)
+  check_graphical_settings(settings)
+  original <- graphics::par(c("mar", "mgp"))
+  old <- graphics::par(settings)
+  on.exit(graphics::par(c(old, original)), add = TRUE)
+  base <- graphics::par(c("mar", "mgp"))
+  count <- length(panels)
+  if (count > 1) {
+    aspect <- graphics::par("din")
+    cols <- max(1, min(count, round(sqrt(count * aspect[1] / aspect[2]))))
+    layout <- graphics::par(mfrow = c(ceiling(count / cols), cols))
+    on.exit(graphics::par(layout), add = TRUE)
   }
-  if (length(which) > 1) {
-    old <- graphics::par(mfrow = c(1, length(which)))
-    on.exit(graphics::par(old))
+  style <- c(cmoe_point_style(fit), list(margins = base))
+  for (panel in panels) draw_cmoe_panel(panel, style)
+  invisible(x)
+}
+
+# What each panel shows, drawn by draw_cmoe_panel(): its points (coloured
+# by the posterior, or a line for the trace), its curves, axis labels,
+# title and legend title.
+cmoe_plot_panels <- function(fit, which, labels) {
+  d <- ncol(fit$x)
+  has_mean <- fit$pretrained$family != "user" || !is.null(fit$pretrained$mean)
+  choices <- c("data", "fitted", "index", "trace")
+  if (is.null(which)) {
+    which <- if (d == 1) "data" else c(if (has_mean) "fitted", "index", "data")
   }
+  if (!is.character(which) || length(which) == 0 || anyNA(which) || any(!which %in% choices) ||
+      anyDuplicated(which)) {
+    stop_arg("which", "must name distinct panels among ",
+             paste0("\"", choices, "\"", collapse = ", "), ".")
+  }
+  names <- cmoe_variable_names(fit, labels)
+  unlist(lapply(which, function(panel) {
+    switch(panel,
+      data = lapply(seq_len(d), function(j) cmoe_data_panel(fit, j, names, has_mean)),
+      fitted = list(cmoe_fitted_panel(fit, names)),
+      index = list(cmoe_index_panel(fit, names)),
+      trace = list(list(x = seq_along(fit$loglik_trace) - 1, y = fit$loglik_trace,
+                        xlab = if (fit$control$accelerate == "squarem")
+                          "SQUAREM cycle (3 EM steps)" else "EM iteration",
+                        ylab = "log-likelihood", main = "Log-likelihood trace", line = TRUE)))
+  }), recursive = FALSE)
+}
+
+draw_cmoe_panel <- function(panel, style) {
+  if (isTRUE(panel$line)) {
+    panel_plot(panel$x, panel$y, panel$xlab, panel$ylab, panel$main, style$margins, type = "l")
+    return(invisible())
+  }
+  reach <- range(c(panel$y, unlist(lapply(panel$curves, function(cv) cv$y[is.finite(cv$y)]))))
+  ord <- style$order
+  panel_plot(panel$x[ord], panel$y[ord], panel$xlab, panel$ylab, panel$main, style$margins,
+             col = style$col[ord], pch = 16, cex = style$cex, ylim = reach)
+  for (cv in panel$curves) {
+    graphics::lines(cv$x, cv$y, col = cv$style$col, lty = cv$style$lty, lwd = cv$style$lwd)
+  }
+  cmoe_legend(panel$x, panel$y, panel$curves, panel$legend_title)
+}
+
+# Display names: the response's and the covariates', overridden by `labels`.
+cmoe_variable_names <- function(fit, labels) {
+  d <- ncol(fit$x)
+  covariates <- colnames(fit$x)
+  if (is.null(covariates) || !all(nzchar(covariates)) || anyDuplicated(covariates)) {
+    covariates <- if (d == 1) "x" else paste0("x", seq_len(d))
+  }
+  response <- if (is.null(fit$terms)) "y" else {
+    deparse(attr(fit$terms, "variables")[[2]], width.cutoff = 500L)[1]
+  }
+  known <- c(response, covariates)
+  if (!is.null(labels)) {
+    if (!is.character(labels) || is.null(names(labels)) || anyNA(labels) ||
+        any(!names(labels) %in% known)) {
+      stop_arg("labels", "must be a character vector named by variables of the fit (",
+               paste(known, collapse = ", "), ").")
+    }
+    covariates[covariates %in% names(labels)] <- labels[covariates[covariates %in% names(labels)]]
+    if (response %in% names(labels)) response <- labels[[response]]
+  }
+  list(response = response, covariates = unname(covariates))
+}
+
+# par() settings only; the layout and the labels are the method's.
+check_graphical_settings <- function(settings) {
+  if (length(settings) == 0) return(invisible())
+  given <- names(settings)
+  if (is.null(given) || any(!nzchar(given))) {
+    stop_arg("...", "must hold named graphical parameters, such as las = 1.")
+  }
+  reserved <- c("mfrow", "mfcol", "mfg", "fig", "fin", "pin", "plt", "oma", "omi", "omd",
+                "new", "ask", "usr")
+  allowed <- setdiff(names(graphics::par(no.readonly = TRUE)), reserved)
+  bad <- given[!given %in% allowed]
+  if (length(bad) > 0) {
+    stop_arg(bad[1], "is not a graphical parameter plot() of a contaminated fit takes: each ",
+             "panel is titled and labelled from the fit's variable names (rename them with ",
+             "`labels`), and the panels are laid out by `which`; `...` takes par() settings ",
+             "such as las or cex.axis.")
+  }
+}
+
+# Smaller, more transparent points as n grows; colours from grey (f0) to red
+# (prompt) by posterior probability; drawing order by that probability.
+cmoe_point_style <- function(fit) {
+  n <- nrow(fit$x)
+  ramp <- grDevices::colorRamp(c("grey55", "red3"))
+  alpha <- min(0.9, max(0.15, 25 / sqrt(n)))
+  list(cex = min(1, max(0.3, 1.5 - 0.25 * log10(n))),
+       col = grDevices::rgb(ramp(fit$posterior), alpha = 255 * alpha, maxColorValue = 255),
+       order = order(fit$posterior))
+}
+
+cmoe_curve_styles <- list(pretrained = list(col = "grey20", lty = 2, lwd = 2),
+                          prompt = list(col = "red3", lty = 1, lwd = 2),
+                          mixture = list(col = "dodgerblue3", lty = 1, lwd = 2.5),
+                          agreement = list(col = "grey20", lty = 2, lwd = 1.5))
+
+# A panel's plot with its y title placed past the tick labels: with
+# horizontal tick labels (las = 1 or 2) the left margin grows to hold the
+# widest. `base`: the mar and mgp settings before any panel.
+panel_plot <- function(x, y, xlab, ylab, main, base, ...) {
+  line <- base$mgp[1]
+  graphics::par(mar = base$mar)
+  if (graphics::par("las") %in% c(1, 2)) {
+    ticks <- format(pretty(range(y[is.finite(y)])))
+    width <- max(graphics::strwidth(ticks, units = "inches", cex = graphics::par("cex.axis"))) /
+      graphics::par("csi")
+    line <- max(line, base$mgp[2] + width + 0.6)
+    graphics::par(mar = replace(base$mar, 2, max(base$mar[2], line + 1.2)))
+  }
+  graphics::plot(x, y, xlab = xlab, ylab = "", main = main, ...)
+  graphics::title(ylab = ylab, line = line)
+}
+
+# The posterior colours and the curves, in the corner of the panel that
+# holds the fewest points and curve points.
+cmoe_legend <- function(x, y, curves, title = NULL) {
+  text <- c("P(prompt | x, y) near 0", "P(prompt | x, y) near 1",
+            vapply(curves, function(cv) cv$label, character(1)))
+  lines <- lapply(curves, `[[`, "style")
+  args <- list(legend = text, pch = c(16, 16, rep(NA, length(curves))),
+               col = c("grey55", "red3", vapply(lines, `[[`, character(1), "col")),
+               lty = c(NA, NA, vapply(lines, `[[`, numeric(1), "lty")),
+               lwd = c(NA, NA, vapply(lines, `[[`, numeric(1), "lwd")),
+               title = title, cex = 0.75, bg = grDevices::adjustcolor("white", 0.85),
+               box.col = "grey70", inset = 0.01)
+  usr <- graphics::par("usr")
+  size <- do.call(graphics::legend, c(list("topleft", plot = FALSE), args))$rect
+  fx <- c(x, unlist(lapply(curves, `[[`, "x")))
+  fy <- c(y, unlist(lapply(curves, `[[`, "y")))
+  fx <- (fx - usr[1]) / (usr[2] - usr[1])
+  fy <- (fy - usr[3]) / (usr[4] - usr[3])
+  w <- size$w / (usr[2] - usr[1]) + 0.02
+  h <- size$h / (usr[4] - usr[3]) + 0.02
+  corners <- c("topleft", "topright", "bottomleft", "bottomright")
+  hidden <- c(sum(fx < w & fy > 1 - h), sum(fx > 1 - w & fy > 1 - h),
+              sum(fx < w & fy < h), sum(fx > 1 - w & fy < h))
+  do.call(graphics::legend, c(list(corners[which.min(hidden)]), args))
+}
+
+# Points along a range, as weighted means of its ends (which cannot
+# overflow where their difference can).
+cmoe_grid <- function(v, size = 200) {
+  weight <- seq(0, 1, length.out = size)
+  min(v) * (1 - weight) + max(v) * weight
+}
+
+cmoe_data_panel <- function(fit, j, names, has_mean) {
   p <- fit$params
   d <- ncol(fit$x)
-  if (1 %in% which) {
-    index <- if (d == 1) fit$x[, 1] else drop(fit$x %*% p$eta[seq_len(d)]) + p$eta[d + 1]
-    ramp <- grDevices::colorRamp(c("grey60", "red3"))
-    cols <- grDevices::rgb(ramp(fit$posterior), alpha = 110, maxColorValue = 255)
-    plot_panel(index, fit$y, list(col = cols, pch = 16, cex = 0.5, ylab = "y",
-                                  xlab = if (d == 1) "x" else "prompt index a'x + b",
-                                  main = "Data and experts"), ...)
-    # a weighted mean of the ends, which cannot overflow as their difference can
-    weight <- seq(0, 1, length.out = 200)
-    grid <- min(index) * (1 - weight) + max(index) * weight
-    if (d == 1) {
-      graphics::lines(grid, expert_mean(p$expert, p$eta, matrix(grid)), col = "red3", lwd = 2)
-      if (fit$pretrained$family != "user" || !is.null(fit$pretrained$mean)) {
-        graphics::lines(grid, pretrained_mean(fit$pretrained, matrix(grid)), col = "grey30",
-                        lwd = 2, lty = 2)
-      }
-    } else {
-      graphics::lines(grid, expert_value(p$expert, grid), col = "red3", lwd = 2)
-    }
+  grid <- cmoe_grid(fit$x[, j])
+  at <- matrix(colMeans(fit$x), length(grid), d, byrow = TRUE)
+  at[, j] <- grid
+  prompt <- expert_mean(p$expert, p$eta, at)
+  prompt_curve <- list(x = grid, y = prompt, style = cmoe_curve_styles$prompt,
+                       label = "prompt mean")
+  curves <- list(prompt_curve)
+  if (has_mean) {
+    base <- pretrained_mean(fit$pretrained, at, "x")
+    curves <- list(list(x = grid, y = base, style = cmoe_curve_styles$pretrained,
+                        label = "pre-trained mean"),
+                   prompt_curve,
+                   list(x = grid, y = (1 - p$lambda) * base + p$lambda * prompt,
+                        style = cmoe_curve_styles$mixture, label = "mixture mean"))
   }
-  if (2 %in% which) plot_loglik_trace(fit$loglik_trace, ...)
-  invisible(x)
+  covariate <- names$covariates[j]
+  list(x = fit$x[, j], y = fit$y, xlab = covariate, ylab = names$response,
+       main = if (d == 1) "Data and fitted means" else paste("Against", covariate),
+       curves = curves, legend_title = if (d > 1) "other covariates at their means")
+}
+
+cmoe_fitted_panel <- function(fit, names) {
+  fitted <- cmoe_mean(fit, fit$x, "x")
+  ends <- range(c(fitted, fit$y))
+  list(x = fitted, y = fit$y, xlab = paste("fitted mean of", names$response),
+       ylab = names$response, main = "Observed against fitted",
+       curves = list(list(x = ends, y = ends, style = cmoe_curve_styles$agreement,
+                          label = "observed = fitted")))
+}
+
+cmoe_index_panel <- function(fit, names) {
+  p <- fit$params
+  d <- ncol(fit$x)
+  index <- drop(fit$x %*% p$eta[seq_len(d)]) + p$eta[[d + 1]]
+  grid <- cmoe_grid(index)
+  list(x = index, y = fit$y, xlab = "prompt index a'x + b", ylab = names$response,
+       main = "The prompt's view",
+       curves = list(list(x = grid, y = expert_value(p$expert, grid),
+                          style = cmoe_curve_styles$prompt, label = "prompt mean")))
 }

@@ -206,3 +206,18 @@ pretrained_mean <- function(pretrained, x, x_arg = "newdata") {
   }
   as.double(value)
 }
+
+# Var f0(. | x), the same at every x: nu0 (Gaussian), 2 nu0 (Laplace),
+# nu0 df / (df - 2) (Student, finite for df > 2 only).
+pretrained_variance <- function(pretrained) {
+  if (pretrained$family == "user") {
+    stop_arg("type", "= \"pearson\" needs the variance of f0, which a user log-density ",
+             "does not give; use type = \"response\".")
+  }
+  df <- pretrained$df
+  if (pretrained$family == "student" && df <= 2) {
+    stop_arg("type", "= \"pearson\" needs the variance of f0, which the Student family with ",
+             "df = ", format(df), " <= 2 does not have; use type = \"response\".")
+  }
+  pretrained$nu0 * switch(pretrained$family, gaussian = 1, laplace = 2, student = df / (df - 2))
+}

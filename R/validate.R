@@ -338,6 +338,13 @@ check_cmoe_fit <- function(fit, arg = "object") {
       stop_arg("aliased", "must list covariates whose prompt slopes are 0.")
     }
     fit$aliased <- stats::setNames(as.integer(aliased), column_labels(fit$x)[aliased])
+    fit$weights <- check_case_weights(fit$weights, n)
+    # fits saved by moerates < 0.5.0 do not record how they started
+    fit$n_starts <- if (is.null(fit$n_starts)) 1L else check_count(fit$n_starts, "n_starts")
+    if (!is.null(fit$init)) fit$init <- check_cmoe_params(fit$init, "init")
+    if (!is.null(fit$terms) && !inherits(fit$terms, "terms")) {
+      stop_arg("terms", "must be NULL or the terms of the formula fitted.")
+    }
     check_numeric(fit$loglik, "loglik", len = 1)
     check_numeric(fit$loglik_trace, "loglik_trace")
     check_count(fit$iterations, "iterations", min = 0)
@@ -444,4 +451,39 @@ check_rng_seed <- function(seed, arg = "seed") {
     stop_arg(arg, "must be NULL or a single whole number.")
   }
   seed
+}
+
+# NULL (no weights) or one positive finite case weight per observation.
+check_case_weights <- function(weights, n, arg = "weights") {
+  if (is.null(weights)) return(NULL)
+  if (!is.numeric(weights) || !is.null(dim(weights)) || length(weights) != n) {
+    stop_arg(arg, "must be NULL or a numeric vector with one weight per observation (", n,
+             "), not ", if (is.numeric(weights)) paste("length", length(weights)) else class(weights)[1],
+             ".")
+  }
+  if (any(!is.finite(weights)) || any(weights <= 0)) {
+    stop_arg(arg, "must be positive and finite; leave observations out with `subset` ",
+             "rather than giving them weight 0.")
+  }
+  as.double(weights)
+}
+
+# The names of `...` ("" for unnamed), without evaluating them.
+dots_names <- function(...) {
+  given <- names(substitute(list(...)))[-1]
+  if (is.null(given)) rep("", ...length()) else given
+}
+
+# A method's `...` holds only what the generic passes on; any argument the
+# method does not take is an error naming it, never silently dropped.
+# `.caller` has a dot so that no user argument (`method =`) lands in it.
+stop_unused_args <- function(.caller, ...) {
+  if (...length() == 0) return(invisible())
+  given <- dots_names(...)
+  first <- if (!nzchar(given[1])) "..." else given[1]
+  stop_arg(first, "is not an argument of ", .caller,
+           if (...length() > 1) {
+             paste0(" (nor are the other ", ...length() - 1, " extra argument(s))")
+           },
+           "; see its help page for the arguments it takes.")
 }

@@ -12,8 +12,8 @@ Rcpp::Rostream<false>& Rcpp::Rcerr = Rcpp::Rcpp_cerr_get();
 #endif
 
 // cmoe_em_cpp
-Rcpp::List cmoe_em_cpp(const Eigen::Map<Eigen::MatrixXd>& x, const Eigen::Map<Eigen::VectorXd>& y, const Eigen::Map<Eigen::VectorXd>& logf0, const std::string& expert, const Rcpp::List& start, int max_iter, double tol, int mstep_iter, bool accelerate, const Rcpp::NumericVector& bounds, bool avx2);
-RcppExport SEXP _moerates_cmoe_em_cpp(SEXP xSEXP, SEXP ySEXP, SEXP logf0SEXP, SEXP expertSEXP, SEXP startSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP mstep_iterSEXP, SEXP accelerateSEXP, SEXP boundsSEXP, SEXP avx2SEXP) {
+Rcpp::List cmoe_em_cpp(const Eigen::Map<Eigen::MatrixXd>& x, const Eigen::Map<Eigen::VectorXd>& y, const Eigen::Map<Eigen::VectorXd>& logf0, const std::string& expert, const Rcpp::List& start, int max_iter, double tol, int mstep_iter, bool accelerate, const Rcpp::NumericVector& bounds, const Eigen::Map<Eigen::VectorXd>& case_weights, double fixed_lambda, bool avx2);
+RcppExport SEXP _moerates_cmoe_em_cpp(SEXP xSEXP, SEXP ySEXP, SEXP logf0SEXP, SEXP expertSEXP, SEXP startSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP mstep_iterSEXP, SEXP accelerateSEXP, SEXP boundsSEXP, SEXP case_weightsSEXP, SEXP fixed_lambdaSEXP, SEXP avx2SEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -27,8 +27,10 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type mstep_iter(mstep_iterSEXP);
     Rcpp::traits::input_parameter< bool >::type accelerate(accelerateSEXP);
     Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type bounds(boundsSEXP);
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::VectorXd>& >::type case_weights(case_weightsSEXP);
+    Rcpp::traits::input_parameter< double >::type fixed_lambda(fixed_lambdaSEXP);
     Rcpp::traits::input_parameter< bool >::type avx2(avx2SEXP);
-    rcpp_result_gen = Rcpp::wrap(cmoe_em_cpp(x, y, logf0, expert, start, max_iter, tol, mstep_iter, accelerate, bounds, avx2));
+    rcpp_result_gen = Rcpp::wrap(cmoe_em_cpp(x, y, logf0, expert, start, max_iter, tol, mstep_iter, accelerate, bounds, case_weights, fixed_lambda, avx2));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -49,8 +51,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // cmoe_mstep_cpp
-Rcpp::List cmoe_mstep_cpp(const Eigen::Map<Eigen::MatrixXd>& x, const Eigen::Map<Eigen::VectorXd>& y, const Eigen::Map<Eigen::VectorXd>& w, const std::string& expert, const Rcpp::List& start, int mstep_iter, const Rcpp::NumericVector& bounds, bool avx2);
-RcppExport SEXP _moerates_cmoe_mstep_cpp(SEXP xSEXP, SEXP ySEXP, SEXP wSEXP, SEXP expertSEXP, SEXP startSEXP, SEXP mstep_iterSEXP, SEXP boundsSEXP, SEXP avx2SEXP) {
+Rcpp::List cmoe_mstep_cpp(const Eigen::Map<Eigen::MatrixXd>& x, const Eigen::Map<Eigen::VectorXd>& y, const Eigen::Map<Eigen::VectorXd>& w, const std::string& expert, const Rcpp::List& start, int mstep_iter, const Rcpp::NumericVector& bounds, const Eigen::Map<Eigen::VectorXd>& case_weights, bool avx2);
+RcppExport SEXP _moerates_cmoe_mstep_cpp(SEXP xSEXP, SEXP ySEXP, SEXP wSEXP, SEXP expertSEXP, SEXP startSEXP, SEXP mstep_iterSEXP, SEXP boundsSEXP, SEXP case_weightsSEXP, SEXP avx2SEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::RNGScope rcpp_rngScope_gen;
@@ -61,8 +63,9 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< const Rcpp::List& >::type start(startSEXP);
     Rcpp::traits::input_parameter< int >::type mstep_iter(mstep_iterSEXP);
     Rcpp::traits::input_parameter< const Rcpp::NumericVector& >::type bounds(boundsSEXP);
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::VectorXd>& >::type case_weights(case_weightsSEXP);
     Rcpp::traits::input_parameter< bool >::type avx2(avx2SEXP);
-    rcpp_result_gen = Rcpp::wrap(cmoe_mstep_cpp(x, y, w, expert, start, mstep_iter, bounds, avx2));
+    rcpp_result_gen = Rcpp::wrap(cmoe_mstep_cpp(x, y, w, expert, start, mstep_iter, bounds, case_weights, avx2));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -179,9 +182,9 @@ END_RCPP
 }
 
 static const R_CallMethodDef CallEntries[] = {
-    {"_moerates_cmoe_em_cpp", (DL_FUNC) &_moerates_cmoe_em_cpp, 11},
+    {"_moerates_cmoe_em_cpp", (DL_FUNC) &_moerates_cmoe_em_cpp, 13},
     {"_moerates_cmoe_log_density_cpp", (DL_FUNC) &_moerates_cmoe_log_density_cpp, 6},
-    {"_moerates_cmoe_mstep_cpp", (DL_FUNC) &_moerates_cmoe_mstep_cpp, 8},
+    {"_moerates_cmoe_mstep_cpp", (DL_FUNC) &_moerates_cmoe_mstep_cpp, 9},
     {"_moerates_gmoe_fit_cpp", (DL_FUNC) &_moerates_gmoe_fit_cpp, 9},
     {"_moerates_gmoe_information_cpp", (DL_FUNC) &_moerates_gmoe_information_cpp, 5},
     {"_moerates_gmoe_pack_cpp", (DL_FUNC) &_moerates_gmoe_pack_cpp, 1},

@@ -37,24 +37,31 @@ bool converged(double gain, double last_gain, double bound) {
 
 // Holds the data and every n-sized buffer of a fit, allocated once. The
 // invariant between calls: z_ and r_ are the linear predictor x'a + b and the
-// residual y - h(z) at the current eta.
+// residual y - h(z) at the current eta. Case weights cw_ are all 1 when none
+// are given: multiplying by 1 is exact, so an unweighted fit is the same bit
+// for bit whichever way it is computed.
 class Fitter {
  public:
   Fitter(const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::Ref<const Eigen::VectorXd>& y,
          const Eigen::Ref<const Eigen::VectorXd>& logf0, Expert expert, int mstep_iter,
-         const CmoeBounds& bounds, bool avx2)
+         const CmoeBounds& bounds, const CmoeWeighting& weighting, bool avx2)
       : x_(x), y_(y), logf0_(logf0), expert_(expert), mstep_iter_(mstep_iter),
         bounds_(bounds), avx2_(avx2), n_(static_cast<int>(x.rows())), d_(static_cast<int>(x.cols())),
+        weighted_(weighting.case_weights.size() > 0), fixed_lambda_(weighting.fixed_lambda),
         z_(n_), r_(n_), w_(n_), z_try_(n_), r_try_(n_), v_(n_), q_(n_),
-        A_(d_ + 1, d_ + 1), c_(d_ + 1) {}
+        cw_(weighted_ ? Eigen::VectorXd(weighting.case_weights) : Eigen::VectorXd::Ones(n_)),
+        A_(d_ + 1, d_ + 1), c_(d_ + 1) {
+    case_total_ = weighted_ ? cw_.sum() : static_cast<double>(n_);
+  }
 
   void set_eta(const Eigen::VectorXd& eta) { predict(eta, z_, r_); }
 
-  // Posterior prompt weights into w_ and the log-likelihood; per-row
-  // log-densities into logdens when it is given. With t = la - lb the log
-  // terms of f0 and of the prompt, everything follows from e = exp(-|t|) in
-  // (0, 1]: one vectorised exp per row, and one log per chunk for the sum of
-  // log(1 + e), whose product over a chunk cannot overflow.
+  // Posterior prompt weights into w_ and the (case-weighted) log-likelihood;
+  // per-row log-densities into logdens when it is given. With t = la - lb
+  // the log terms of f0 and of the prompt, everything follows from
+  // e = exp(-|t|) in (0, 1]: one vectorised exp per row, and, unweighted,
+  // one log per chunk for the sum of log(1 + e), whose product over a chunk
+  // cannot overflow.
   double e_step(const CmoeParams& p, double* logdens) {
     const double log_lambda = std::log(p.lambda), log_rest = std::log1p(-p.lambda);
     const double constant = log_lambda - 0.5 * (kLog2Pi + std::log(p.nu));
@@ -70,9 +77,14 @@ class Fitter {
       detail::exp_nonpositive(e_.data(), len, avx2_);
       w_chunk_ = (la_ > lb_).select(e_, 1.0) / (1.0 + e_);
       w_.segment(start, len) = w_chunk_.matrix();
-      weight += w_chunk_.sum();
-      wsse += (w_chunk_ * r.square()).sum();
-      total += top_.sum() + std::log((1.0 + e_).prod());
+      const auto cw = cw_.segment(start, len).array();
+      weight += (w_chunk_ * cw).sum();
+      wsse += (w_chunk_ * cw * r.square()).sum();
+      if (weighted_) {
+        total += (cw * (top_ + e_.log1p())).sum();
+      } else {
+        total += top_.sum() + std::log((1.0 + e_).prod());
+      }
       if (logdens) {
         Eigen::Map<Eigen::ArrayXd>(logdens + start, len) = top_ + e_.log1p();
       }
@@ -84,18 +96,19 @@ class Fitter {
 
   void set_weights(const Eigen::Ref<const Eigen::VectorXd>& w) {
     w_ = w;
-    weight_ = w_.sum();
-    wsse_ = (w_.array() * r_.array().square()).sum();
+    weight_ = (w_.array() * cw_.array()).sum();
+    wsse_ = (w_.array() * cw_.array() * r_.array().square()).sum();
   }
   const Eigen::VectorXd& weights() const { return w_; }
 
-  // lambda = mean(w) within bounds; eta by weighted least squares (one exact
-  // step for a linear expert, Levenberg-Marquardt steps otherwise, each
-  // accepted only if it lowers the weighted residual sum of squares); nu the
-  // weighted mean squared residual, floored.
+  // lambda = the case-weighted mean of w within bounds (or held fixed); eta
+  // by weighted least squares (one exact step for a linear expert,
+  // Levenberg-Marquardt steps otherwise, each accepted only if it lowers the
+  // weighted residual sum of squares); nu the weighted mean squared
+  // residual, floored. The weights are w times the case weights.
   void m_step(CmoeParams& p, CmoeDiagnostics& diag) {
     const double total = weight_;
-    double lambda = total / n_;
+    double lambda = fixed_lambda_ > 0 ? fixed_lambda_ : total / case_total_;
     if (lambda < bounds_.lambda || lambda > 1.0 - bounds_.lambda) {
       lambda = std::min(std::max(lambda, bounds_.lambda), 1.0 - bounds_.lambda);
       ++diag.lambda_bound_hits;
@@ -155,7 +168,7 @@ class Fitter {
 
   double weighted_sse(const Eigen::VectorXd& r, double inv_total) const {
     double s = 0.0;
-    for (int i = 0; i < n_; ++i) s += w_[i] * r[i] * r[i];
+    for (int i = 0; i < n_; ++i) s += w_[i] * cw_[i] * r[i] * r[i];
     return s * inv_total;
   }
 
@@ -164,7 +177,7 @@ class Fitter {
   // eta. With v = u g^2 and q = u g r every entry is one vectorised sum,
   // which for the few columns of a prompt beats a general matrix product.
   void normal_equations(double inv_total) {
-    const auto u = w_.array() * inv_total;
+    const auto u = w_.array() * cw_.array() * inv_total;
     const auto h = y_.array() - r_.array();
     switch (expert_) {
       case Expert::Linear:
@@ -236,8 +249,12 @@ class Fitter {
   CmoeBounds bounds_;
   bool avx2_;  // the exponentials through AVX2 (only where supported)
   int n_, d_;
+  bool weighted_;
+  double fixed_lambda_;
   Eigen::VectorXd z_, r_, w_, z_try_, r_try_;
   Eigen::VectorXd v_, q_;
+  Eigen::VectorXd cw_;
+  double case_total_;
   Eigen::MatrixXd A_;
   Eigen::VectorXd c_;
   double mu_ = 1e-3;
@@ -299,8 +316,9 @@ CmoeResult cmoe_em(const Eigen::Ref<const Eigen::MatrixXd>& x,
                    const Eigen::Ref<const Eigen::VectorXd>& y,
                    const Eigen::Ref<const Eigen::VectorXd>& logf0, Expert expert,
                    const CmoeParams& start, int max_iter, double tol, int mstep_iter,
-                   bool accelerate, const CmoeBounds& bounds, bool avx2) {
-  Fitter fitter(x, y, logf0, expert, mstep_iter, bounds, avx2);
+                   bool accelerate, const CmoeBounds& bounds, const CmoeWeighting& weighting,
+                   bool avx2) {
+  Fitter fitter(x, y, logf0, expert, mstep_iter, bounds, weighting, avx2);
   CmoeResult res{start, {}, Eigen::VectorXd(), 0, false, CmoeDiagnostics()};
   CmoeParams& p = res.params;
   CmoeMap map(fitter, bounds, res.diag);
@@ -343,7 +361,9 @@ double cmoe_log_density(const Eigen::Ref<const Eigen::MatrixXd>& x,
                         const Eigen::Ref<const Eigen::VectorXd>& logf0, Expert expert,
                         const CmoeParams& p, Eigen::Ref<Eigen::VectorXd> logdens,
                         Eigen::Ref<Eigen::VectorXd> posterior, bool avx2) {
-  Fitter fitter(x, y, logf0, expert, 0, CmoeBounds{0.0, 0.0}, avx2);
+  const Eigen::VectorXd unweighted;
+  Fitter fitter(x, y, logf0, expert, 0, CmoeBounds{0.0, 0.0}, CmoeWeighting{unweighted, 0.0},
+                avx2);
   fitter.set_eta(p.eta);
   const double total = fitter.e_step(p, logdens.data());
   posterior = fitter.weights();
@@ -354,9 +374,9 @@ CmoeParams cmoe_m_step(const Eigen::Ref<const Eigen::MatrixXd>& x,
                        const Eigen::Ref<const Eigen::VectorXd>& y,
                        const Eigen::Ref<const Eigen::VectorXd>& w, Expert expert,
                        const CmoeParams& start, int mstep_iter, const CmoeBounds& bounds,
-                       bool avx2) {
+                       const Eigen::Ref<const Eigen::VectorXd>& case_weights, bool avx2) {
   const Eigen::VectorXd no_f0 = Eigen::VectorXd::Zero(x.rows());
-  Fitter fitter(x, y, no_f0, expert, mstep_iter, bounds, avx2);
+  Fitter fitter(x, y, no_f0, expert, mstep_iter, bounds, CmoeWeighting{case_weights, 0.0}, avx2);
   fitter.set_eta(start.eta);
   fitter.set_weights(w);
   CmoeParams p = start;

@@ -24,6 +24,14 @@ struct CmoeBounds {
   double nu;      // smallest nu allowed
 };
 
+// What the likelihood weighs and holds: case weights c_i (empty: all 1), so
+// that the objective is sum c_i log p(y_i | x_i), and a lambda held fixed
+// (0: lambda is estimated), for the profile likelihood of lambda.
+struct CmoeWeighting {
+  Eigen::Ref<const Eigen::VectorXd> case_weights;
+  double fixed_lambda;
+};
+
 struct CmoeDiagnostics {
   int lambda_bound_hits = 0;  // M-steps in which lambda was clamped
   int nu_floor_hits = 0;      // M-steps in which nu was floored
@@ -45,7 +53,11 @@ struct CmoeResult {
 // EM from `start`: at most max_iter iterations (plain EM steps, or SQUAREM
 // cycles of three EM steps when `accelerate`); stops when the last gain in
 // log-likelihood and Aitken's estimate of the gain still to come are both
-// below tol * (1 + |l_t|) (never when tol = 0).
+// below tol * (1 + |l_t|) (never when tol = 0). With case weights every
+// observation's responsibility is multiplied by its weight in the M-step,
+// lambda is the weighted mean posterior, and the log-likelihood reported is
+// the weighted one (so whole-number weights give the fit of the data with
+// rows repeated).
 // A nonlinear expert's M-step takes at most mstep_iter Levenberg-Marquardt
 // steps, each accepted only if it lowers the weighted residual sum of
 // squares, so the log-likelihood never decreases. With avx2 (only where
@@ -54,7 +66,8 @@ CmoeResult cmoe_em(const Eigen::Ref<const Eigen::MatrixXd>& x,
                    const Eigen::Ref<const Eigen::VectorXd>& y,
                    const Eigen::Ref<const Eigen::VectorXd>& logf0, Expert expert,
                    const CmoeParams& start, int max_iter, double tol, int mstep_iter,
-                   bool accelerate, const CmoeBounds& bounds, bool avx2);
+                   bool accelerate, const CmoeBounds& bounds, const CmoeWeighting& weighting,
+                   bool avx2);
 
 // Per-observation log p(y | x) and posterior prompt probabilities at p.
 double cmoe_log_density(const Eigen::Ref<const Eigen::MatrixXd>& x,
@@ -64,12 +77,13 @@ double cmoe_log_density(const Eigen::Ref<const Eigen::MatrixXd>& x,
                         Eigen::Ref<Eigen::VectorXd> posterior, bool avx2);
 
 // One M-step from given prompt weights w (turns weights into a start); the
-// expert starts from start.eta. lambda is set to mean(w), within bounds.
+// expert starts from start.eta. lambda is set to the (case-weighted) mean of
+// w, within bounds.
 CmoeParams cmoe_m_step(const Eigen::Ref<const Eigen::MatrixXd>& x,
                        const Eigen::Ref<const Eigen::VectorXd>& y,
                        const Eigen::Ref<const Eigen::VectorXd>& w, Expert expert,
                        const CmoeParams& start, int mstep_iter, const CmoeBounds& bounds,
-                       bool avx2);
+                       const Eigen::Ref<const Eigen::VectorXd>& case_weights, bool avx2);
 
 }  // namespace moerates
 

@@ -41,6 +41,11 @@ Rcpp::List params_to(const CmoeParams& p) {
                             Rcpp::Named("nu") = p.nu);
 }
 
+void check_case_weights(const Eigen::Ref<const Eigen::VectorXd>& w, Eigen::Index n) {
+  require(w.size() == 0 || (w.size() == n && (w.array() > 0).all() && w.allFinite()),
+          "case weights must be empty or one positive weight per observation");
+}
+
 bool use_avx2(bool requested) { return requested && moerates::detail::avx2_supported(); }
 
 moerates::CmoeBounds bounds_from(const Rcpp::NumericVector& b) {
@@ -51,18 +56,24 @@ moerates::CmoeBounds bounds_from(const Rcpp::NumericVector& b) {
 
 }  // namespace
 
+// `case_weights`: empty for an unweighted fit, else one positive weight per
+// observation; `fixed_lambda`: 0 to estimate lambda, else its held value.
 // [[Rcpp::export(.cmoe_em_cpp)]]
 Rcpp::List cmoe_em_cpp(const Eigen::Map<Eigen::MatrixXd>& x, const Eigen::Map<Eigen::VectorXd>& y,
                        const Eigen::Map<Eigen::VectorXd>& logf0, const std::string& expert,
                        const Rcpp::List& start, int max_iter, double tol, int mstep_iter,
-                       bool accelerate, const Rcpp::NumericVector& bounds, bool avx2) {
+                       bool accelerate, const Rcpp::NumericVector& bounds,
+                       const Eigen::Map<Eigen::VectorXd>& case_weights, double fixed_lambda,
+                       bool avx2) {
   require(y.size() == x.rows() && logf0.size() == x.rows(),
           "x, y and logf0 must have one entry per observation");
   require(max_iter >= 0 && tol >= 0 && mstep_iter >= 1, "bad iteration settings");
+  check_case_weights(case_weights, x.rows());
+  require(fixed_lambda >= 0 && fixed_lambda < 1, "fixed_lambda must be in [0, 1)");
   const moerates::CmoeResult res =
       moerates::cmoe_em(x, y, logf0, expert_from(expert), params_from(start, x.cols()),
                         max_iter, tol, mstep_iter, accelerate, bounds_from(bounds),
-                        use_avx2(avx2));
+                        moerates::CmoeWeighting{case_weights, fixed_lambda}, use_avx2(avx2));
   return Rcpp::List::create(
       Rcpp::Named("params") = params_to(res.params),
       Rcpp::Named("loglik") = Rcpp::wrap(res.loglik),
@@ -100,11 +111,13 @@ Rcpp::List cmoe_log_density_cpp(const Eigen::Map<Eigen::MatrixXd>& x,
 Rcpp::List cmoe_mstep_cpp(const Eigen::Map<Eigen::MatrixXd>& x, const Eigen::Map<Eigen::VectorXd>& y,
                           const Eigen::Map<Eigen::VectorXd>& w, const std::string& expert,
                           const Rcpp::List& start, int mstep_iter,
-                          const Rcpp::NumericVector& bounds, bool avx2) {
+                          const Rcpp::NumericVector& bounds,
+                          const Eigen::Map<Eigen::VectorXd>& case_weights, bool avx2) {
   require(y.size() == x.rows() && w.size() == x.rows(),
           "x, y and w must have one entry per observation");
   require(mstep_iter >= 1, "mstep_iter must be positive");
+  check_case_weights(case_weights, x.rows());
   return params_to(moerates::cmoe_m_step(x, y, w, expert_from(expert),
                                          params_from(start, x.cols()), mstep_iter,
-                                         bounds_from(bounds), use_avx2(avx2)));
+                                         bounds_from(bounds), case_weights, use_avx2(avx2)));
 }

@@ -644,9 +644,10 @@ test_that("aliased covariates: their slopes are held at 0, with a warning, and t
     expect_warning(fit <- fit_cmoe(designs[[name]], sim$y, f0_on(2)),
                    "slopes on them are not identified and are held at 0", label = name)
     expect_equal(unname(fit$aliased), 2L, label = name)
-    expect_equal(coef(fit)[c("lambda", "a1", "b", "nu")], coef(single)[c("lambda", "a1", "b", "nu")],
+    # the slopes are named after the columns where they have distinct names
+    expect_equal(unname(coef(fit)[c(1, 2, 4, 5)]), unname(coef(single)),
                  tolerance = 1e-8, label = name)
-    expect_identical(coef(fit)[["a2"]], 0)
+    expect_identical(coef(fit)[[3]], 0)
     expect_equal(fit$loglik, single$loglik, tolerance = 1e-10, label = name)
     se <- summary(fit)$coefficients$std_error
     expect_true(is.na(se[3]))
@@ -703,4 +704,46 @@ test_that("controls edited by hand are rebuilt, refused or completed with defaul
   fit <- fit_cmoe(sim$x, sim$y, pretrained_model("laplace", eta0 = c(2, 0), nu0 = 1), control = old)
   expect_identical(fit$control, cmoe_control(max_iter = 50))
   expect_output(print(ctl), "max_iter +50")
+})
+
+test_that("case weights: the weighted log-likelihood, maximised; whole numbers are repeated rows", {
+  set.seed(46)
+  f0 <- pretrained_model("laplace", "tanh", eta0 = c(1.5, 0), nu0 = 0.5)
+  for (expert in c("linear", "tanh")) {
+    truth <- cmoe_params(0.35, c(-2, 0.5), 0.2, expert = expert)
+    sim <- rcmoe(700, truth, f0)
+    w <- sample(1:3, 700, replace = TRUE)
+    tight <- cmoe_control(tol = 1e-14)
+    weighted <- fit_cmoe(sim$x, sim$y, f0, expert = expert, init = truth, weights = w,
+                         control = tight)
+    rows <- rep(seq_len(700), w)
+    repeated <- fit_cmoe(sim$x[rows, , drop = FALSE], sim$y[rows], f0, expert = expert,
+                         init = truth, control = tight)
+    expect_equal(coef(weighted), coef(repeated), tolerance = 1e-6, label = expert)
+    expect_equal(weighted$loglik, repeated$loglik, tolerance = 1e-10)
+    expect_equal(vcov(weighted), vcov(repeated), tolerance = 1e-4)
+    expect_equal(nobs(weighted), sum(w))
+    expect_equal(attr(logLik(weighted), "nobs"), sum(w))
+    expect_equal(BIC(weighted), BIC(repeated), tolerance = 1e-10)
+    # the reported value is sum w log p at the estimate, and never went down
+    expect_equal(weighted$loglik,
+                 sum(w * dcmoe(sim$x, sim$y, weighted$params, f0, log = TRUE)), tolerance = 1e-10)
+    expect_true(all(diff(weighted$loglik_trace) >= -1e-8 * abs(weighted$loglik)))
+    expect_identical(weighted$diagnostics$decreases, 0L)
+    # the weighted scores vanish at the maximum
+    g <- colSums(w * moerates:::cmoe_scores(weighted$x, weighted$y, weighted$logf0, expert,
+                                            coef(weighted)))
+    expect_lt(max(abs(g)), 1e-3)
+    expect_equal(weights(weighted), as.double(w))
+  }
+  # a constant weight scales the log-likelihood, not the estimates
+  sim <- rcmoe(500, cmoe_params(0.3, c(-1, 1), 0.5), f0)
+  one <- fit_cmoe(sim$x, sim$y, f0)
+  three <- fit_cmoe(sim$x, sim$y, f0, weights = rep(3, 500))
+  expect_equal(coef(three), coef(one), tolerance = 1e-7)
+  expect_equal(three$loglik, 3 * one$loglik, tolerance = 1e-10)
+  expect_equal(sqrt(diag(vcov(three))), sqrt(diag(vcov(one))) / sqrt(3), tolerance = 1e-4)
+  expect_output(print(three), "log-likelihood .* \\(weighted\\)")
+  # data-driven starts with weights, and weights that are not whole numbers
+  expect_true(is.finite(fit_cmoe(sim$x, sim$y, f0, n_starts = 4, weights = runif(500, 0.5, 2))$loglik))
 })

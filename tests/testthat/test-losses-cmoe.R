@@ -77,7 +77,7 @@ test_that("a fit is measured by its parameters and its own pre-trained model", {
   l <- cmoe_loss(fit, truth)
   expect_named(l, loss_names)
   th <- coef(fit)
-  eta_err <- sqrt((th[["a1"]] - 1)^2 + (th[["b"]] - 1)^2)
+  eta_err <- sqrt((th[["a_x1"]] - 1)^2 + (th[["b"]] - 1)^2)
   prompt_err <- sqrt(eta_err^2 + (th[["nu"]] - 1.5)^2)
   delta <- sqrt((1 - 2)^2 + (1 - 0)^2 + (1.5 - 1)^2)
   expect_equal(l[["lambda"]], abs(th[["lambda"]] - 0.5))

@@ -25,7 +25,7 @@ fit2 <- fit_cmoe(sim2$x, sim2$y, stu, expert = "tanh", init = truth2)
 test_that("print and summary describe the fit", {
   expect_output(print(fit1), "Contaminated mixture of experts fitted by EM")
   expect_output(print(fit1), "pre-trained: laplace with linear expert; prompt expert: linear; n = 1500, d = 1")
-  expect_output(print(fit1), "lambda +a1 +b +nu")
+  expect_output(print(fit1), "lambda +a_x1 +b +nu")
   expect_output(print(fit1), "log-likelihood .* after [0-9]+ SQUAREM cycle\\(s\\) of 3 EM steps, converged")
   plain <- fit_cmoe(fit1$x, fit1$y, fit1$pretrained, control = cmoe_control(accelerate = "none"))
   expect_output(print(plain), "after [0-9]+ EM iteration\\(s\\), converged")
@@ -36,27 +36,42 @@ test_that("print and summary describe the fit", {
   s <- summary(fit1)
   expect_s3_class(s, "summary.cmoe_fit")
   tab <- s$coefficients
-  expect_named(tab, c("estimate", "std_error", "lower", "upper"))
-  expect_identical(rownames(tab), c("lambda", "a1", "b", "nu"))
+  expect_named(tab, c("estimate", "std_error", "lower", "upper", "interval"))
+  expect_identical(rownames(tab), c("lambda", "a_x1", "b", "nu"))
+  expect_identical(tab$interval, c("profile", "Wald", "Wald", "Wald, log scale"))
   expect_equal(tab$estimate, unname(coef(fit1)))
   expect_equal(tab$std_error, unname(sqrt(diag(vcov(fit1)))))
-  expect_equal(tab$lower, tab$estimate - qnorm(0.975) * tab$std_error)
-  expect_equal(tab$upper, tab$estimate + qnorm(0.975) * tab$std_error)
+  z <- qnorm(0.975)
+  expect_equal(tab$lower[2:3], tab$estimate[2:3] - z * tab$std_error[2:3])
+  expect_equal(tab$upper[2:3], tab$estimate[2:3] + z * tab$std_error[2:3])
+  # nu: Wald on log nu, with the delta-method standard error se / nu
+  expect_equal(tab$lower[4], exp(log(tab$estimate[4]) - z * tab$std_error[4] / tab$estimate[4]))
+  expect_equal(tab$upper[4], exp(log(tab$estimate[4]) + z * tab$std_error[4] / tab$estimate[4]))
+  # lambda: the lower end waits for the test of lambda = 0 (test-lrt-cmoe.R)
+  expect_true(is.na(tab$lower[1]))
+  expect_gt(tab$upper[1], tab$estimate[1])
   s90 <- summary(fit1, level = 0.9)
-  expect_equal(s90$coefficients$upper, tab$estimate + qnorm(0.95) * tab$std_error)
+  expect_equal(s90$coefficients$upper[2:3], tab$estimate[2:3] + qnorm(0.95) * tab$std_error[2:3])
+  expect_lt(s90$coefficients$upper[1], tab$upper[1])
   expect_output(print(s), "Call: fit_cmoe\\(")
   expect_output(print(s), "Pre-trained: laplace with linear expert; prompt expert: linear")
   expect_output(print(s), "95% lower")
   expect_output(print(s90), "90% upper")
   expect_output(print(s), "\\(df = 4\\), AIC .*, BIC .*, n = 1500")
   expect_output(print(s), "SQUAREM cycle\\(s\\) of 3 EM steps, converged")
+  expect_output(print(s), "Test of no prompt \\(lambda = 0\\) not computed: give summary\\(fit, test = prompt_test\\(fit\\)\\)")
   expect_error(summary(fit1, level = 1), "`level`")
   expect_error(summary(fit1, level = "a"), "`level`")
 })
 
-test_that("coef is (lambda, a1, ..., ad, b, nu)", {
-  expect_named(coef(fit1), c("lambda", "a1", "b", "nu"))
-  expect_named(coef(fit2), c("lambda", "a1", "a2", "b", "nu"))
+test_that("coef is (lambda, a, b, nu), the slopes named after the covariates", {
+  expect_named(coef(fit1), c("lambda", "a_x1", "b", "nu"))
+  expect_named(coef(fit2), c("lambda", "a_x1", "a_x2", "b", "nu"))
+  unnamed <- fit_cmoe(unname(sim2$x), sim2$y, stu, expert = "tanh", init = truth2)
+  expect_named(coef(unnamed), c("lambda", "a1", "a2", "b", "nu"))
+  expect_identical(unname(coef(unnamed)), unname(coef(fit2)))
+  frame <- fit_cmoe(data.frame(dose = sim1$x[, 1]), sim1$y, lap)
+  expect_named(coef(frame), c("lambda", "a_dose", "b", "nu"))
   p <- fit2$params
   expect_equal(unname(coef(fit2)), unname(c(p$lambda, p$eta, p$nu)))
   expect_true(coef(fit1)[["lambda"]] > 0 && coef(fit1)[["lambda"]] < 1)
@@ -88,7 +103,7 @@ test_that("fitted and residuals are the conditional mean and y minus it", {
   th <- coef(fit1)
   x <- sim1$x[, 1]
   expect_equal(fitted(fit1),
-               (1 - th[["lambda"]]) * 2 * x + th[["lambda"]] * (th[["a1"]] * x + th[["b"]]))
+               (1 - th[["lambda"]]) * 2 * x + th[["lambda"]] * (th[["a_x1"]] * x + th[["b"]]))
   expect_equal(residuals(fit1), sim1$y - fitted(fit1))
   th2 <- coef(fit2)
   expect_equal(fitted(fit2),
@@ -285,17 +300,78 @@ test_that("the scores vanish at the maximum", {
   expect_lt(max(abs(colSums(moerates:::cmoe_scores(fit1$x, fit1$y, fit1$logf0, "linear", coef(fit1))))), 1500 * 1e-4)
 })
 
-test_that("plot draws both panels for d = 1 and d = 2", {
+# What each panel shows (labels, title, legend entries), as plot() draws it.
+panels_of <- function(fit, which = NULL, labels = NULL) {
+  panels <- moerates:::cmoe_plot_panels(fit, which, labels)
+  list(labels = do.call(rbind, lapply(panels, function(p) c(xlab = p$xlab, ylab = p$ylab, main = p$main))),
+       legends = lapply(panels, function(p) vapply(p$curves, `[[`, character(1), "label")),
+       panels = panels)
+}
+
+test_that("plot labels every panel from the variable names, with a legend for the curves", {
+  df <- data.frame(dose = sim1$x[, 1], response = sim1$y)
+  ffit <- fit_cmoe(response ~ dose, df, lap)
   pdf(NULL)
   on.exit(dev.off())
-  expect_invisible(plot(fit1))
-  expect_identical(plot(fit1, which = 1), fit1)
-  expect_invisible(plot(fit1, which = 2))
-  expect_invisible(plot(fit2))
-  expect_invisible(plot(fit2, which = 1, las = 1))
-  expect_error(plot(fit1, which = 3), "`which`")
-  expect_error(plot(fit1, which = integer(0)), "`which`")
-  expect_error(plot(fit1, which = "1"), "`which`")
+  expect_invisible(plot(ffit))
+  one <- panels_of(ffit)
+  expect_equal(unname(one$labels[1, ]), c("dose", "response", "Data and fitted means"))
+  expect_identical(one$legends[[1]], c("pre-trained mean", "prompt mean", "mixture mean"))
+  # the curves are the means of the fit along the covariate
+  curves <- one$panels[[1]]$curves
+  th <- coef(ffit)
+  expect_equal(curves[[1]]$y, 2 * curves[[1]]$x)
+  expect_equal(curves[[2]]$y, th[["a_dose"]] * curves[[2]]$x + th[["b"]])
+  expect_equal(curves[[3]]$y, (1 - th[["lambda"]]) * curves[[1]]$y + th[["lambda"]] * curves[[2]]$y)
+  expect_equal(range(curves[[1]]$x), range(df$dose))
+  relabelled <- panels_of(ffit, c("data", "trace"), c(dose = "dose (mg)", response = "effect"))
+  expect_equal(unname(relabelled$labels[, "xlab"]), c("dose (mg)", "SQUAREM cycle (3 EM steps)"))
+  expect_equal(unname(relabelled$labels[, "ylab"]), c("effect", "log-likelihood"))
+  expect_invisible(plot(ffit, which = c("data", "trace"), labels = c(dose = "dose (mg)"), las = 1))
+  # several covariates: fitted, the prompt's view, one panel per covariate
+  two <- panels_of(fit2)
+  expect_equal(unname(two$labels[, "main"]),
+               c("Observed against fitted", "The prompt's view", "Against x1", "Against x2"))
+  expect_equal(unname(two$labels[, "xlab"]),
+               c("fitted mean of y", "prompt index a'x + b", "x1", "x2"))
+  expect_identical(two$legends[[1]], "observed = fitted")
+  expect_identical(two$legends[[2]], "prompt mean")
+  expect_identical(two$panels[[3]]$legend_title, "other covariates at their means")
+  expect_equal(two$panels[[1]]$x, fitted(fit2))
+  # the other covariate is held at its mean along each panel's curves
+  th2 <- coef(fit2)
+  grid <- two$panels[[4]]$curves[[2]]$x
+  expect_equal(two$panels[[4]]$curves[[2]]$y,
+               tanh(th2[["a_x1"]] * mean(sim2$x[, 1]) + th2[["a_x2"]] * grid + th2[["b"]]))
+  unnamed <- fit_cmoe(unname(sim2$x), sim2$y, stu, expert = "tanh", init = truth2)
+  expect_equal(unname(panels_of(unnamed, "data")$labels[, "xlab"]), c("x1", "x2"))
+  # the plot leaves the device's settings as it found them
+  before <- par(no.readonly = TRUE)
+  plot(fit2, las = 1, cex.axis = 0.8)
+  expect_identical(par(no.readonly = TRUE)[c("mfrow", "mar", "mgp", "las", "cex.axis")],
+                   before[c("mfrow", "mar", "mgp", "las", "cex.axis")])
+})
+
+test_that("plot refuses what it does not take, and points shrink as n grows", {
+  pdf(NULL)
+  on.exit(dev.off())
+  expect_identical(plot(fit1, which = "index"), fit1)
+  expect_error(plot(fit1, which = 3), "^`which` must name distinct panels")
+  expect_error(plot(fit1, which = character(0)), "`which`")
+  expect_error(plot(fit1, which = c("data", "data")), "`which`")
+  expect_error(plot(fit1, xlab = "dose"), "^`xlab` is not a graphical parameter")
+  expect_error(plot(fit1, main = "my fit"), "^`main` is not a graphical parameter")
+  expect_error(plot(fit1, mfrow = c(2, 2)), "^`mfrow`")
+  expect_error(plot(fit1, "data", NULL, 1), "^`...` must hold named graphical parameters")
+  expect_error(plot(fit1, labels = c(dose = "d")), "^`labels` must be a character vector named by")
+  expect_error(plot(fit1, labels = "d"), "`labels`")
+  styles <- lapply(c(100, 1e4, 1e6), function(n) {
+    moerates:::cmoe_point_style(list(x = matrix(0, n, 1), posterior = rep(0.5, n)))
+  })
+  sizes <- vapply(styles, `[[`, numeric(1), "cex")
+  expect_true(all(diff(sizes) < 0) && min(sizes) >= 0.3)
+  alpha <- vapply(styles, function(s) col2rgb(s$col[1], alpha = TRUE)[4], numeric(1))
+  expect_true(all(diff(alpha) < 0))
 })
 
 test_that("a user log-density needs `mean` for fitted means, and says so", {
@@ -320,7 +396,7 @@ test_that("a user log-density needs `mean` for fitted means, and says so", {
   fit_m <- fit_cmoe(sim$x, sim$y, with_mean, init = truth1)
   th <- coef(fit_m)
   expect_equal(fitted(fit_m), (1 - th[["lambda"]]) * 2 * sim$x[, 1] +
-                 th[["lambda"]] * (th[["a1"]] * sim$x[, 1] + th[["b"]]))
+                 th[["lambda"]] * (th[["a_x1"]] * sim$x[, 1] + th[["b"]]))
   expect_equal(predict(fit_m, c(-1, 1), type = "pretrained"), c(-2, 2))
 })
 
