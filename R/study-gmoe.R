@@ -56,7 +56,9 @@ gmoe_published_slopes <- function() {
 #' \eqn{N(0, \nu^*_s \Gamma^{*-1}_s / 4)}{N(0, nu*_s Gamma*_s^-1 / 4)}, and
 #' multiplies \eqn{\Gamma^*_s}{Gamma*_s} and \eqn{\nu^*_s}{nu*_s} by
 #' \eqn{\exp(N(0, 1/4))}{exp(N(0, 1/4))}: half the model's own spread,
-#' whatever \eqn{n}. The estimate is the fit with the highest
+#' whatever \eqn{n}, with every standard normal draw truncated at
+#' \eqn{\pm 3}{+-3} so that the start lies within the bounds of
+#' [gmoe_bounds_from_truth()]. The estimate is the fit with the highest
 #' log-likelihood (the earliest start on ties); a start that fails is
 #' recorded (log-likelihood `NA`, a warning naming it) and the others go
 #' on. The extra starts draw their random numbers after the data and the
@@ -147,7 +149,12 @@ gmoe_published_slopes <- function() {
 #'   each true atom, e.g. `c(2, 1, 1)`; `NULL` draws it at random in each
 #'   replication, as published.
 #' @param control A [gmoe_control()] object for the EM of every start; with
-#'   `one_step = TRUE` its `max_iter` is set to 1.
+#'   `one_step = TRUE` its `max_iter` is set to 1. `NULL` (the default) is
+#'   `gmoe_control()` for the one-step procedure (as published) and, for
+#'   converged EM, `gmoe_control(bounds = gmoe_bounds_from_truth(truth))`:
+#'   the compact parameter space the theory assumes, without which the
+#'   likelihood is unbounded and the highest of several starts is often a
+#'   degenerate fit. A `control` given here is used as it is.
 #' @param extra_starts How many extra starts of each kind fit each data set
 #'   besides the study's start: a named vector of whole numbers with names
 #'   among `kmeans`, `random` and `perturbed` (missing kinds get 0), or 0 for
@@ -186,7 +193,7 @@ gmoe_published_slopes <- function() {
 #' @export
 gmoe_study <- function(model, k, n = gmoe_paper_n(), reps = 20,
                        start = c("near_truth", "kmeans"), one_step = FALSE,
-                       split = NULL, control = gmoe_control(), extra_starts = NULL, ...) {
+                       split = NULL, control = NULL, extra_starts = NULL, ...) {
   truth <- if (inherits(model, "gmoe_params")) check_gmoe_params(model, "model") else gmoe_paper_truth(model)
   kstar <- length(truth$pi)
   k <- check_count(k, "k")
@@ -201,7 +208,11 @@ gmoe_study <- function(model, k, n = gmoe_paper_n(), reps = 20,
     if (start != "near_truth") stop_arg("split", "is only used with start = \"near_truth\".")
     split <- check_split(split, kstar, k)
   }
-  control <- check_gmoe_control(control)
+  control <- if (is.null(control)) {
+    if (one_step) gmoe_control() else gmoe_control(bounds = gmoe_bounds_from_truth(truth))
+  } else {
+    check_gmoe_control(control)
+  }
   if (one_step) control$max_iter <- 1L
   extra_starts <- check_extra_starts(extra_starts, one_step)
   starts <- start_names(extra_starts)
@@ -307,21 +318,24 @@ init_perturbed_truth <- function(truth, k) {
   b <- truth$b[atom]
   Gamma <- truth$Gamma[, , atom, drop = FALSE]
   nu <- truth$nu[atom]
+  # Normal draws truncated at 3 keep the start inside the bounds of
+  # gmoe_bounds_from_truth() (a variance stays above 0.22 of the truth's).
+  z <- function(m) pmin(pmax(stats::rnorm(m), -3), 3)
   for (i in seq_len(k)) {
     root <- chol(Gamma[, , i])
-    c[i, ] <- c[i, ] + 0.5 * drop(stats::rnorm(d) %*% root)
-    a[i, ] <- a[i, ] + 0.5 * sqrt(nu[i]) * backsolve(root, stats::rnorm(d))
-    b[i] <- b[i] + 0.5 * sqrt(nu[i]) * stats::rnorm(1)
-    Gamma[, , i] <- Gamma[, , i] * exp(0.5 * stats::rnorm(1))
-    nu[i] <- nu[i] * exp(0.5 * stats::rnorm(1))
+    c[i, ] <- c[i, ] + 0.5 * drop(z(d) %*% root)
+    a[i, ] <- a[i, ] + 0.5 * sqrt(nu[i]) * backsolve(root, z(d))
+    b[i] <- b[i] + 0.5 * sqrt(nu[i]) * z(1)
+    Gamma[, , i] <- Gamma[, , i] * exp(0.5 * z(1))
+    nu[i] <- nu[i] * exp(0.5 * z(1))
   }
   pi <- truth$pi[atom] / tabulate(atom, kstar)[atom]
   gmoe_params(pi / sum(pi), c, Gamma, a, b, nu)
 }
 
-# Whether the estimate reached the boundary of the parameter space: today,
-# whether a variance floor was applied or a component collapsed during the
-# fit.
+# Whether the estimate ended on the boundary of its parameter space (a bound
+# of fit$diagnostics$bounds active at the end), collapsed or stopped at a
+# non-finite step: is_degenerate() decides all three.
 bound_active <- function(fit) as.numeric(is_degenerate(fit))
 
 gmoe_metrics <- function(fitted, truth, type, starts) {
@@ -523,7 +537,9 @@ print.gmoe_study <- function(x, ...) {
 #' @param seed Seed of the study; configuration \eqn{(m, k)} uses
 #'   `seed + 10 * m + k`, and both modes use the same seed.
 #' @param checkpoint `NULL` or a directory for checkpoints.
-#' @param control A [gmoe_control()] object for converged EM.
+#' @param control A [gmoe_control()] object for converged EM; `NULL` (the
+#'   default) gives each configuration the bounds of
+#'   [gmoe_bounds_from_truth()], as in [gmoe_study()].
 #' @param extra_starts The extra starts of converged EM, as in
 #'   [gmoe_study()] (`NULL`: its default); the one-step mode has none.
 #' @param verbose If `TRUE`, report each configuration through [message()].
@@ -543,7 +559,7 @@ print.gmoe_study <- function(x, ...) {
 reproduce_gmoe <- function(scale = c("quick", "paper"),
                            mode = c("both", "one_step", "converged"),
                            out_dir = "gmoe-rates", seed = 2024, checkpoint = NULL,
-                           control = gmoe_control(), extra_starts = NULL, verbose = TRUE) {
+                           control = NULL, extra_starts = NULL, verbose = TRUE) {
   scale <- tryCatch(match.arg(scale), error = function(e) {
     stop_arg("scale", "must be \"quick\" or \"paper\".")
   })
@@ -578,7 +594,8 @@ reproduce_gmoe <- function(scale = c("quick", "paper"),
                                    length(grid$n), grid$reps))
       cp <- if (is.null(checkpoint)) NULL else file.path(checkpoint, paste0(config, "_", m))
       study <- gmoe_study(model, k, n = grid$n, reps = grid$reps,
-                          one_step = m == "one_step", control = control,
+                          one_step = m == "one_step",
+                          control = if (m == "converged") control,
                           extra_starts = if (m == "converged") extra_starts,
                           seed = seed + 10L * model + k, checkpoint = cp)
       studies[[paste0(config, "_", m)]] <- study

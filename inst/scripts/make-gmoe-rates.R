@@ -6,21 +6,23 @@
 # resumes where it stopped (the reported times then cover the last session
 # only).
 #
-# 1. reproduce_gmoe(scale = "paper", mode = "converged"): the full published
-#    design (8 configurations x 100 sample sizes x 20 replications) with EM
-#    run to convergence by the default gmoe_control() (SQUAREM). The time
-#    its fits took, summed over all runs (`info$converged_core_minutes`),
-#    does not depend on interruptions; divided by the number of workers it
-#    gives the wall-clock time of an uninterrupted run, up to the load
-#    imbalance between workers; `info$converged_wall_minutes` is the
-#    wall-clock time of this step in the script's last session (the whole
-#    step if it ran uninterrupted, on an otherwise idle machine).
-# 2. reproduce_gmoe(scale = "paper", mode = "one_step"): the same data and
-#    starts, one EM step (the published procedure).
-# 3. Converged and one-step EM with the cells fixed by `split`, for reading
-#    the rate of each parameter cell by cell against the theory, on 12 of the
-#    published sample sizes (log-spaced from 100 to 1e5) with 10
-#    replications.
+# 1. Converged EM, the estimator the theory is about: the eight published
+#    configurations, each data set fitted from the near-truth start and five
+#    further starts (gmoe_study()'s default extra_starts: k-means, two random,
+#    two perturbed truths), the highest log-likelihood kept, over the compact
+#    parameter space of gmoe_bounds_from_truth() and with the default
+#    stopping rule (an absolute Newton decrement, tol = 1e-6). The design is
+#    thinned to fit in two hours on two cores: 16 of the 100 published sample
+#    sizes (log-spaced from 100 to 1e5) with the published 20 replications.
+#    The time its fits took, summed over all runs (`info$converged_core_minutes`),
+#    does not depend on interruptions.
+# 2. reproduce_gmoe(scale = "paper", mode = "one_step"): the full published
+#    design (8 configurations x 100 sample sizes x 20 replications), one EM
+#    step from the near-truth start (the published procedure).
+# 3. Converged and one-step EM with the cells fixed by `split` (models 1
+#    and 2, c(2, 1, 1) with k = 4 and c(3, 1, 1) with k = 5), for reading the
+#    rate of each parameter cell by cell against the theory, on 12 sample
+#    sizes log-spaced from 100 to 1e5 with 20 replications.
 library(moerates)
 args <- commandArgs(trailingOnly = TRUE)
 workers <- if (length(args)) as.integer(args[1]) else 2L
@@ -30,9 +32,12 @@ seed <- 2024L
 started <- Sys.time()
 
 paper_n <- gmoe_paper_n()
-thin <- unique(vapply(10^seq(2, 5, length.out = 12),
-                      function(t) which.min(abs(paper_n - t)), integer(1)))
-thin_n <- paper_n[thin]
+grid_n <- function(points) {
+  paper_n[unique(vapply(10^seq(2, 5, length.out = points),
+                        function(t) which.min(abs(paper_n - t)), integer(1)))]
+}
+converged_n <- grid_n(16)
+split_n <- grid_n(12)
 
 keep <- function(study, metrics) {
   study$results <- study$results[study$results$metric %in% metrics, ]
@@ -45,26 +50,25 @@ figures <- file.path(tempdir(), "gmoe-rates")
 core_minutes <- function(studies) {
   sum(vapply(studies, function(s) sum(s$runs$seconds), numeric(1))) / 60
 }
-paper <- function(mode) {
-  t0 <- Sys.time()
-  res <- reproduce_gmoe("paper", mode, out_dir = figures, seed = seed,
-                        checkpoint = file.path(checkpoint, "paper"), verbose = FALSE)
-  wall <- minutes_since(t0)
-  message(sprintf("paper scale, %s: %.1f min", mode, wall))
-  studies <- lapply(res$studies, keep, metrics = c("loss", "iterations"))
-  names(studies) <- sub(paste0("_", mode, "$"), "", names(studies))
-  attr(studies, "wall_minutes") <- wall
-  studies
-}
-converged <- paper("converged")
-one_step <- paper("one_step")
-
 run <- function(label, ...) {
   t0 <- Sys.time()
   s <- gmoe_study(..., checkpoint = file.path(checkpoint, label))
-  message(sprintf("%s: %.1f min", label, minutes_since(t0)))
+  wall <- minutes_since(t0)
+  message(sprintf("%s: %.1f min", label, wall))
+  attr(s, "wall_minutes") <- wall
   s
 }
+
+published <- gmoe_published_slopes()
+converged <- list()
+for (i in seq_len(nrow(published))) {
+  m <- published$model[i]
+  k <- published$k[i]
+  config <- sprintf("model%d_k%d", m, k)
+  converged[[config]] <- run(paste0(config, "_converged"), m, k, n = converged_n,
+                             reps = 20, seed = seed + 10L * m + k)
+}
+converged_wall <- sum(vapply(converged, attr, numeric(1), "wall_minutes"))
 
 splits <- list(model1_k4 = list(model = 1, k = 4, split = c(2, 1, 1)),
                model1_k5 = list(model = 1, k = 5, split = c(3, 1, 1)),
@@ -75,16 +79,24 @@ for (name in names(splits)) {
   s <- splits[[name]]
   for (mode in c("one_step", "converged")) {
     split_studies[[paste0(name, "_", mode)]] <- run(
-      paste0(name, "_split_", mode), s$model, s$k, n = thin_n, reps = 10,
+      paste0(name, "_split_", mode), s$model, s$k, n = split_n, reps = 20,
       split = s$split, one_step = mode == "one_step", seed = seed + 100L + 10L * s$model + s$k)
   }
 }
+
+t0 <- Sys.time()
+one_step <- reproduce_gmoe("paper", "one_step", out_dir = figures, seed = seed,
+                           checkpoint = file.path(checkpoint, "paper"), verbose = FALSE)$studies
+names(one_step) <- sub("_one_step$", "", names(one_step))
+one_step <- lapply(one_step, keep, metrics = c("loss", "iterations"))
+message(sprintf("paper scale, one step: %.1f min", minutes_since(t0)))
 
 out <- list(one_step = one_step, converged = converged, split = split_studies,
             info = list(date = format(Sys.Date()),
                         workers = workers,
                         converged_core_minutes = core_minutes(converged),
-                        converged_wall_minutes = attr(converged, "wall_minutes"),
+                        converged_wall_minutes = converged_wall,
+                        converged_n = converged_n, split_n = split_n,
                         core_minutes = core_minutes(c(one_step, converged, split_studies)),
                         r_version = R.version.string,
                         moerates = as.character(utils::packageVersion("moerates"))))
