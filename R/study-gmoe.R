@@ -108,9 +108,10 @@ gmoe_published_slopes <- function() {
 #'     an atom whose weight tends to 0 need not converge);}
 #'   \item{`size_j`}{the number of fitted atoms in cell \eqn{j} (no theory);}
 #'   \item{`iterations`}{the number of EM iterations of the estimate;}
-#'   \item{`bound_active`}{1 when the estimate reached the boundary of the
-#'     parameter space, else 0: today, when a variance floor was applied or
-#'     a component collapsed during its fit ([is_degenerate()]);}
+#'   \item{`bound_active`}{1 when the estimate ends on the boundary of its
+#'     parameter space (a bound of `control$bounds` active at the end: see
+#'     `fit$diagnostics$bounds`), a component collapsed or a step was not
+#'     finite ([is_degenerate()]), else 0;}
 #'   \item{with extra starts: `loglik_start`, `loglik_kmeans_1`, ...,
 #'     `loglik_random_1`, ..., `loglik_perturbed_1`, ...}{the final
 #'     log-likelihood from each start;}
@@ -503,7 +504,7 @@ print.gmoe_study <- function(x, ...) {
         sprintf(", whose theory is attached; %d differ (see size_j)", sum(!same)))
     active <- x$results$value[x$results$metric == "bound_active"]
     say(sprintf("a bound was active in %d of %d runs ", sum(active > 0), length(active)),
-        "(a variance floor or a collapsed component, see ?is_degenerate)")
+        "(the estimate on a bound of its parameter space, or collapsed: see ?is_degenerate)")
   }
   invisible(x)
 }
@@ -547,7 +548,10 @@ print.gmoe_study <- function(x, ...) {
 #'   `gmoe-slopes.csv`: `model`, `k`, `type`, `mode`, `slope`, `se`, `lower`,
 #'   `upper`, `theory`, `published` (the published one-step slope, `NA` in
 #'   converged rows), `points`, `n_min`, `n_max`), `studies`
-#'   (the [rate_study()] objects, named like `"model1_k4_one_step"`) and
+#'   (the [rate_study()] objects, named like `"model1_k4_one_step"`),
+#'   `warnings` (one row per warning a run raised: `configuration`, `mode`,
+#'   `n`, `rep`, `message`; also written to `gmoe-warnings.csv` when there
+#'   are any, and summarised by one warning instead of one per study) and
 #'   `files` (the paths written).
 #' @seealso [gmoe_study()], [gmoe_published_slopes()]
 #' @examples
@@ -584,6 +588,7 @@ reproduce_gmoe <- function(scale = c("quick", "paper"),
 
   studies <- list()
   rows <- list()
+  warning_rows <- list()
   files <- character(0)
   for (i in seq_len(nrow(published))) {
     model <- published$model[i]
@@ -593,12 +598,27 @@ reproduce_gmoe <- function(scale = c("quick", "paper"),
       if (verbose) message(sprintf("%s, %s: %d sizes x %d replications", config, m,
                                    length(grid$n), grid$reps))
       cp <- if (is.null(checkpoint)) NULL else file.path(checkpoint, paste0(config, "_", m))
-      study <- gmoe_study(model, k, n = grid$n, reps = grid$reps,
-                          one_step = m == "one_step",
-                          control = if (m == "converged") control,
-                          extra_starts = if (m == "converged") extra_starts,
-                          seed = seed + 10L * model + k, checkpoint = cp)
+      t0 <- proc.time()[["elapsed"]]
+      # the study's own summary warnings are replaced by one table over all
+      # configurations, with the run each warning came from
+      study <- withCallingHandlers(
+        gmoe_study(model, k, n = grid$n, reps = grid$reps,
+                   one_step = m == "one_step",
+                   control = if (m == "converged") control,
+                   extra_starts = if (m == "converged") extra_starts,
+                   seed = seed + 10L * model + k, checkpoint = cp),
+        warning = function(w) {
+          if (grepl("runs raised warnings|runs took different code paths", conditionMessage(w))) {
+            invokeRestart("muffleWarning")
+          }
+        })
       studies[[paste0(config, "_", m)]] <- study
+      warned <- run_warnings(study, config, m)
+      warning_rows[[length(warning_rows) + 1]] <- warned
+      if (verbose) {
+        message(sprintf("  done in %.0f s%s", proc.time()[["elapsed"]] - t0,
+                        if (nrow(warned)) sprintf("; %d run(s) raised warnings", nrow(warned)) else ""))
+      }
       s <- rate_slopes(study, metrics = "loss")
       rows[[length(rows) + 1]] <- data.frame(
         model = model, k = k, type = published$type[i], mode = m,
@@ -625,8 +645,35 @@ reproduce_gmoe <- function(scale = c("quick", "paper"),
   slopes <- do.call(rbind, rows)
   table_file <- file.path(out_dir, "gmoe-slopes.csv")
   utils::write.csv(slopes, table_file, row.names = FALSE)
-  if (verbose) message("wrote ", length(files), " figures and ", table_file)
-  invisible(list(slopes = slopes, studies = studies, files = c(files, table_file)))
+  files <- c(files, table_file)
+  warnings <- do.call(rbind, warning_rows)
+  if (nrow(warnings)) {
+    warnings_file <- file.path(out_dir, "gmoe-warnings.csv")
+    utils::write.csv(warnings, warnings_file, row.names = FALSE)
+    files <- c(files, warnings_file)
+    first <- warnings[1, ]
+    warning(sprintf(paste("%d of %d runs raised %d warning(s) (%d distinct); each is listed with",
+                          "its configuration, mode, sample size and replication in `$warnings`",
+                          "and %s. The first (%s, %s, n = %d, replication %d): %s"),
+                    nrow(unique(warnings[c("configuration", "mode", "n", "rep")])),
+                    sum(vapply(studies, function(s) nrow(s$runs), integer(1))),
+                    nrow(warnings), length(unique(warnings$message)), warnings_file,
+                    first$configuration, first$mode, first$n, first$rep, first$message),
+            call. = FALSE)
+  }
+  if (verbose) message("wrote ", length(files), " files to ", out_dir)
+  invisible(list(slopes = slopes, studies = studies, warnings = warnings, files = files))
+}
+
+# One row per warning of a study's runs, with the run it came from; a run's
+# warnings are joined by newlines in $runs$warnings.
+run_warnings <- function(study, config, mode) {
+  runs <- study$runs[!is.na(study$runs$warnings), , drop = FALSE]
+  messages <- strsplit(runs$warnings, "\n", fixed = FALSE)
+  data.frame(configuration = rep(config, sum(lengths(messages))),
+             mode = rep(mode, sum(lengths(messages))),
+             n = rep(runs$n, lengths(messages)), rep = rep(runs$rep, lengths(messages)),
+             message = unlist(messages, use.names = FALSE), stringsAsFactors = FALSE)
 }
 
 # The loss of one configuration in each mode, side by side on one y scale;
