@@ -26,8 +26,10 @@ if (nrow(out$warnings)) {
   cat(sprintf("\n%d warning(s) from single runs (all in %s):\n", nrow(out$warnings),
               file.path(out_dir, "gmoe-warnings.csv")))
   w <- out$warnings
-  w$message <- ifelse(nchar(w$message) > 70, paste0(substr(w$message, 1, 67), "..."), w$message)
-  print(w, row.names = FALSE, right = FALSE)
+  line <- sprintf("%s, %s, n = %d, replication %d: %s", w$configuration, w$mode, w$n, w$rep,
+                  w$message)
+  cat(paste0("  ", ifelse(nchar(line) > 110, paste0(substr(line, 1, 107), "..."), line)),
+      sep = "\n")
 }
 cat(sprintf("\nDone in %.0f s. Figures and tables in %s/.\n",
             proc.time()[["elapsed"]] - started, normalizePath(out_dir)))
