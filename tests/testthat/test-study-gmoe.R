@@ -292,24 +292,38 @@ test_that("reproduce_gmoe() writes a figure per configuration and the slope tabl
   expect_error(reproduce_gmoe(mode = "two", out_dir = out_dir), "`mode`")
 })
 
-test_that("the shipped paper-scale results: full design, one-step slopes within 0.03 of the published ones", {
+test_that("the shipped results: the published one-step design and slopes, the MLE by six starts over the compact space", {
   rates <- readRDS(system.file("extdata", "gmoe-rates.rds", package = "moerates"))
   published <- gmoe_published_slopes()
   expect_named(rates$converged, names(rates$one_step))
   for (i in seq_len(nrow(published))) {
     key <- sprintf("model%d_k%d", published$model[i], published$k[i])
-    for (study in list(rates$one_step[[key]], rates$converged[[key]])) {
-      expect_identical(study$design$n, gmoe_paper_n())
-      expect_equal(study$design$reps, 20L)
-      expect_true(all(study$runs$status == "ok"))
-    }
-    expect_lt(abs(rate_slopes(rates$one_step[[key]], metrics = "loss")$slope -
-                    published$slope[i]), 0.03)
-    # converged with the default control (SQUAREM): more than one cycle
-    conv <- rates$converged[[key]]$results
-    expect_gt(stats::median(conv$value[conv$metric == "iterations"]), 1)
+    one <- rates$one_step[[key]]
+    expect_identical(one$design$n, gmoe_paper_n())
+    expect_equal(one$design$reps, 20L)
+    expect_true(all(one$runs$status == "ok"))
+    expect_lt(abs(rate_slopes(one, metrics = "loss")$slope - published$slope[i]), 0.03)
+
+    conv <- rates$converged[[key]]
+    expect_identical(conv$design$n, rates$info$converged_n)
+    expect_equal(conv$design$reps, 20L)
+    expect_true(all(conv$runs$status == "ok"))
+    expect_false(conv$design$one_step)
+    expect_equal(conv$design$extra_starts, c(kmeans = 1L, random = 2L, perturbed = 2L))
+    res <- conv$results
+    gap <- res$value[res$metric == "gap"]
+    expect_length(gap, nrow(conv$runs))
+    expect_true(all(gap >= 0))
+    expect_true(all(res$value[res$metric == "best_start"] %in% 1:6))
   }
+  expect_equal(max(rates$info$converged_n), 1e5)
   expect_length(rates$split, 8)
+  for (study in rates$split) {
+    expect_identical(study$design$n, rates$info$split_n)
+    expect_equal(study$design$reps, 20L)
+    expect_true(all(study$runs$status == "ok"))
+  }
+  expect_equal(max(rates$info$split_n), 1e5)
   expect_gt(rates$info$converged_core_minutes, 0)
 })
 
