@@ -137,12 +137,6 @@ aliased_note <- function(fit, indent) {
           paste(names(aliased), collapse = ", "))
 }
 
-# lm()'s "(2 observations deleted due to missingness)".
-missing_note <- function(fit, indent) {
-  if (is.null(fit$na.action)) return("")
-  sprintf("%s(%s)\n", indent, stats::naprint(fit$na.action))
-}
-
 #' @rdname cmoe_fit-methods
 #' @export
 summary.cmoe_fit <- function(object, level = 0.95, test = NULL, ...) {

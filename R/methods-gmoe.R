@@ -5,6 +5,8 @@
 #' \eqn{E(y | x) = \sum_i g_i(x) (a_i^\top x + b_i)} at the observed
 #' covariates), `residuals` (`y` minus the fitted values) and `simulate`
 #' (new responses at the observed covariates, drawn from \eqn{p(y | x)}).
+#' For formula fits with `na.action = na.exclude`, `fitted` and `residuals`
+#' are padded with `NA` at the rows left out, as for [stats::lm()].
 #'
 #' Every method checks the fit first, as [fit_gmoe()] built it: a fit
 #' edited by hand into something invalid (weights that do not sum to one,
@@ -48,10 +50,12 @@ print.gmoe_fit <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
   k <- length(x$params$pi)
   cat(sprintf("Gaussian-gated mixture of experts fitted by EM: n = %d, d = %d, k = %d\n",
               nrow(x$x), ncol(x$x), k))
-  cat(sprintf("log-likelihood %s after %d iteration%s (%s)\n\n",
+  cat(sprintf("log-likelihood %s after %d iteration%s (%s)\n",
               format(x$loglik, digits = digits + 4), x$iterations,
               if (x$iterations == 1) "" else "s",
               if (x$converged) "converged" else "not converged"))
+  cat(missing_note(x, ""))
+  cat("\n")
   print(coef(x), digits = digits)
   active <- active_bounds_text(x)
   if (!is.null(active)) cat("\nBounds active at the end:", active, "\n")
@@ -129,7 +133,12 @@ print.summary.gmoe_fit <- function(x, digits = max(3L, getOption("digits") - 3L)
 
 #' @rdname gmoe_fit-methods
 #' @export
-coef.gmoe_fit <- function(object, ...) coef(check_gmoe_fit(object)$params)
+coef.gmoe_fit <- function(object, ...) {
+  object <- check_gmoe_fit(object)
+  out <- coef(object$params)
+  colnames(out) <- unlist(param_columns(object$x), use.names = FALSE)
+  out
+}
 
 #' @rdname gmoe_fit-methods
 #' @export
@@ -150,14 +159,16 @@ nobs.gmoe_fit <- function(object, ...) nrow(check_gmoe_fit(object)$x)
 #' @export
 fitted.gmoe_fit <- function(object, ...) {
   object <- check_gmoe_fit(object)
-  conditional_mean(object$x, object$params, object$diagnostics$kernels)
+  stats::napredict(object$na.action,
+                   conditional_mean(object$x, object$params, object$diagnostics$kernels))
 }
 
 #' @rdname gmoe_fit-methods
 #' @export
 residuals.gmoe_fit <- function(object, ...) {
   object <- check_gmoe_fit(object)
-  object$y - fitted(object)
+  stats::naresid(object$na.action,
+                 object$y - conditional_mean(object$x, object$params, object$diagnostics$kernels))
 }
 
 #' @rdname gmoe_fit-methods
