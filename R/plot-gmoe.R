@@ -139,7 +139,7 @@ gmoe_data_panel <- function(fit, m, names, colours) {
     reach <- ifelse(along$gates[, i] > 0.05, along$experts[, i], NA)
     main <- ifelse(top == i, along$experts[, i], NA)
     list(list(x = grid, y = reach, style = list(col = colours[i], lty = 1, lwd = 1)),
-         list(x = grid, y = main, style = list(col = colours[i], lty = 1, lwd = 2.5)))
+         list(x = grid, y = main, style = list(col = colours[i], lty = 1, lwd = 2.5, halo = TRUE)))
   }), recursive = FALSE)
   covariate <- names$covariates[m]
   list(x = fit$x[, m], y = fit$y, xlab = covariate, ylab = names$response,

@@ -8,8 +8,10 @@
 #   x, y      the points (NULL for a panel of curves only, which then needs
 #             xlim and ylim);
 #   xlab, ylab, main;
-#   curves    each a list of x, y, style = list(col, lty, lwd) and a legend
-#             `label` (NULL: drawn but not in the legend);
+#   curves    each a list of x, y, style = list(col, lty, lwd, and halo =
+#             TRUE for a white edge that keeps a line visible on points of
+#             its own colour) and a legend `label` (NULL: drawn but not in
+#             the legend);
 #   keys      legend entries of the points (else the points' style's): each
 #             a list of label, col and, where a line belongs to it, lty, lwd;
 #   legend_title, xlim, ylim, rug (values marked along the x axis);
@@ -57,6 +59,9 @@ draw_fit_panel <- function(panel, style, margins) {
     graphics::rug(panel$rug, col = grDevices::adjustcolor("grey30", 0.4), ticksize = 0.02)
   }
   for (cv in panel$curves) {
+    if (isTRUE(cv$style$halo)) {
+      graphics::lines(cv$x, cv$y, col = "white", lty = 1, lwd = cv$style$lwd + 2)
+    }
     graphics::lines(cv$x, cv$y, col = cv$style$col, lty = cv$style$lty, lwd = cv$style$lwd)
   }
   keys <- if (!is.null(panel$keys)) panel$keys else if (!is.null(panel$x)) style$keys
