@@ -262,17 +262,8 @@ predict.gmoe_fit <- function(object, newdata, type = c("mean", "gate", "componen
     x <- object$x
     if (is.null(y)) y <- object$y
   } else if (!is.null(object$terms) && is.data.frame(newdata)) {
-    tt <- object$terms
-    mf <- tryCatch(
-      stats::model.frame(stats::delete.response(tt), newdata, na.action = stats::na.fail),
-      error = function(e) {
-        stop_arg("newdata", "must hold every covariate of the formula, without missing ",
-                 "values (", conditionMessage(e), ").")
-      })
-    x <- stats::model.matrix(stats::delete.response(tt), mf)
-    x <- as_covariates(x[, colnames(x) != "(Intercept)", drop = FALSE], "newdata", d)
-    resp <- all.vars(tt)[attr(tt, "response")]
-    if (is.null(y) && resp %in% names(newdata)) y <- newdata[[resp]]
+    x <- formula_newdata(object$terms, newdata, d, gmoe_categorical_reason)
+    if (is.null(y)) y <- formula_response(object$terms, newdata)
   } else {
     x <- as_covariates(newdata, "newdata", d)
   }

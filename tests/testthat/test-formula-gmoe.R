@@ -134,3 +134,14 @@ test_that("na.exclude pads fitted values and residuals as in lm()", {
   expect_equal(residuals(excluded)[-c(4, 9)], residuals(omitted), ignore_attr = TRUE)
   expect_length(fitted(omitted), 498)
 })
+
+test_that("predict() refuses new data that the formula cannot read", {
+  fit <- fit_gmoe(resp ~ u + v, df, k = 3, init = start)
+  expect_error(predict(fit, data.frame(u = 1)), "^`newdata` must hold every covariate of the formula")
+  expect_error(predict(fit, data.frame(u = 1, v = NA_real_)), "^`newdata` must contain only finite values")
+  expect_error(predict(fit, data.frame(u = 1, v = "a")), "`newdata` has categorical covariate\\(s\\) `v`")
+  # the response is read from newdata for the density, transformed as fitted
+  logged <- fit_gmoe(log(resp + 2) ~ u + v, df, k = 2)
+  expect_equal(predict(logged, df[1:3, ], type = "density"),
+               predict(logged, df[1:3, ], type = "density", y = log(df$resp[1:3] + 2)))
+})
