@@ -136,7 +136,7 @@ print.summary.gmoe_fit <- function(x, digits = max(3L, getOption("digits") - 3L)
 coef.gmoe_fit <- function(object, ...) {
   object <- check_gmoe_fit(object)
   out <- coef(object$params)
-  colnames(out) <- unlist(param_columns(object$x), use.names = FALSE)
+  colnames(out) <- unlist(param_columns(ncol(object$x), object$x), use.names = FALSE)
   out
 }
 

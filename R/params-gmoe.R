@@ -170,15 +170,15 @@ coef.gmoe_params <- function(object, ...) {
   gam <- matrix(aperm(object$Gamma, c(2, 1, 3)), k, d * d, byrow = TRUE)
   out <- cbind(object$pi, object$c, gam, object$a, object$b, object$nu)
   dimnames(out) <- list(paste0("comp", seq_len(k)),
-                        unlist(param_columns(matrix(0, 0, d)), use.names = FALSE))
+                        unlist(param_columns(d), use.names = FALSE))
   out
 }
 
-# Column names of the parameter table, by parameter, for the covariates of
-# `x` (a matrix with d columns): numbered (c1, Gamma12, a2), or named after
-# the covariates where x's columns have distinct names (c_wt, Gamma_wt_hp,
+# Column names of the parameter table for d covariates, by parameter:
+# numbered (c1, Gamma12, a2), or named after the covariates where `x` (the
+# covariates, d columns) has distinct column names (c_wt, Gamma_wt_hp,
 # a_hp); Gamma is written row by row.
-param_columns <- function(x) {
+param_columns <- function(d, x = matrix(0, 0, d)) {
   list(pi = "pi", c = coefficient_names("c", x), Gamma = coefficient_names("Gamma", x, TRUE),
        a = coefficient_names("a", x), b = "b", nu = "nu")
 }
@@ -206,7 +206,7 @@ gmoe_params_from_table <- function(table) {
   table <- as.data.frame(table)
   loc <- grep("^c[0-9]+$", names(table), value = TRUE)
   d <- sum(vapply(table[loc], function(v) !all(is.na(v)), logical(1)))
-  cols <- param_columns(matrix(0, 0, d))
+  cols <- param_columns(d)
   need <- unlist(cols, use.names = FALSE)
   missing_cols <- setdiff(need, names(table))
   if (d == 0 || length(missing_cols)) {
