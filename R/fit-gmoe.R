@@ -186,8 +186,36 @@ print.gmoe_control <- function(x, ...) {
 #' reported by [is_degenerate()]. A start given as a [gmoe_params()] object
 #' must lie within the bounds.
 #'
+#' **Formula interface.** `fit_gmoe(y ~ x1 + x2, data, k, subset, na.action)`
+#' builds the model frame as [stats::lm()] does: `subset` is evaluated in
+#' `data`, then in the formula's environment, and rows with missing values
+#' are handled by `na.action` (that of the call, else
+#' `getOption("na.action")`, factory-fresh [stats::na.omit()]); the rows
+#' left out are in `fit$na.action`, so that [stats::na.action()] and
+#' `print()` report them as for `lm()`. The columns of the model matrix, in
+#' order and without the intercept, are the covariates \eqn{x} of the gates
+#' and the experts; transformations such as `I(x^2)` or `poly(x, 2)` are
+#' columns like any other, evaluated at new data as fitted by [predict()].
+#' Factor, character and logical covariates are refused: the gates are
+#' Gaussian densities in \eqn{x}, and the 0/1 columns of a dummy-coded
+#' category are not Gaussian (their gate covariances degenerate, and the fit
+#' with them). Fit each level separately (`subset = group == "a"`), or code
+#' the variable as a number yourself if a Gaussian gate in that coding is
+#' what you mean. The formula must keep its intercept (every expert has its
+#' own \eqn{b}) and have no offset. Observation weights are refused: the
+#' EM maximises the unweighted log-likelihood (for whole-number case
+#' weights, repeat the rows).
+#'
+#' **Names.** The covariates' names, those of the formula's model matrix or
+#' the column names of a matrix or data frame `x`, name the columns of
+#' [coef()], as printed by `print()` and `summary()`: `c_wt`, `c_hp`,
+#' `Gamma_wt_hp`, `a_wt`, ... (without distinct names, numbered: `c1`,
+#' `Gamma12`, `a1`, as in [coef.gmoe_params()]). [plot()] labels its axes
+#' with them.
+#'
 #' @param x Covariates (an \eqn{n \times d}{n x d} numeric matrix, data frame
-#'   or, for \eqn{d = 1}, vector), or a formula `y ~ x1 + x2` with `data`.
+#'   or, for \eqn{d = 1}, vector), or a formula `y ~ x1 + x2` (see Details,
+#'   Formula interface).
 #' @param y Responses, one per row of `x`.
 #' @param k Number of components, a whole number >= 1 and smaller than the
 #'   number of observations.
@@ -196,9 +224,17 @@ print.gmoe_control <- function(x, ...) {
 #' @param n_starts Number of starts for `"kmeans"` and `"random"`.
 #' @param control A [gmoe_control()] object.
 #' @param verbose If `TRUE`, report each start through [message()].
-#' @param data A data frame holding the variables of the formula.
-#' @param ... Arguments passed from the formula method to the default
-#'   method.
+#' @param data A data frame holding the variables of the formula (else they
+#'   are taken from the formula's environment).
+#' @param subset An optional expression saying which rows of `data` to use,
+#'   as in [stats::lm()].
+#' @param weights Not supported: an error (see Details).
+#' @param na.action What to do with rows with missing values, as in
+#'   [stats::lm()]: [stats::na.omit()] (the factory-fresh default),
+#'   [stats::na.exclude()] (`fitted()` and `residuals()` padded with `NA` at
+#'   the rows left out) or [stats::na.fail()].
+#' @param ... For the formula method, the arguments of the default method
+#'   (`init`, `n_starts`, `control`, `verbose`); anything else is an error.
 #' @return An object of class `gmoe_fit`: a list with `params` (a
 #'   `gmoe_params`), `loglik`, `loglik_trace` (at the start and after each
 #'   iteration), `iterations`, `converged`, `responsibilities`
@@ -214,8 +250,9 @@ print.gmoe_control <- function(x, ...) {
 #'   measures the fit's cost, of which `information_passes` computed the
 #'   observed information, `newton_steps`, and `kernels`, the code path the
 #'   passes ran, `"avx2"` or `"portable"`; see [gmoe_control()]), `start`, `starts`
-#'   (log-likelihood of every start), the data `x`, `y`, `control` and
-#'   `call`.
+#'   (log-likelihood of every start), the data `x` (with the covariates'
+#'   names as column names, where they have names), `y`, `control`, `terms`
+#'   and `na.action` (formula fits; `NULL` otherwise) and `call`.
 #' @seealso [gmoe_control()], [predict.gmoe_fit()], [voronoi_loss()].
 #' @examples
 #' set.seed(1)
@@ -238,9 +275,13 @@ print.gmoe_control <- function(x, ...) {
 #'                 control = gmoe_control(max_iter = 1))
 #' one$iterations
 #'
-#' # formula interface
-#' df <- data.frame(x1 = sim$x[, 1], y = sim$y)
-#' fit_gmoe(y ~ x1, data = df, k = 3)
+#' # formula interface: names, subset, missing values
+#' fit_gmoe(waiting ~ eruptions, faithful, k = 2, subset = eruptions > 1.8)
+#' holes <- faithful
+#' holes$waiting[c(2, 5)] <- NA
+#' na.action(fit_gmoe(waiting ~ eruptions, holes, k = 2))
+#' # categorical covariates and weights are refused, saying why
+#' try(fit_gmoe(mpg ~ wt + factor(cyl), mtcars, k = 2))
 #'
 #' # collinear covariates are refused, naming the aliased column
 #' try(fit_gmoe(cbind(u = sim$x[, 1], v = 2 * sim$x[, 1]), sim$y, k = 2))
@@ -251,7 +292,7 @@ fit_gmoe <- function(x, ...) UseMethod("fit_gmoe")
 #' @export
 fit_gmoe.default <- function(x, y, k, init = "kmeans", n_starts = 1,
                              control = gmoe_control(), verbose = FALSE, ...) {
-  check_dots_empty(...)
+  check_gmoe_dots(...)
   x <- as_covariates(x, "x")
   n <- nrow(x)
   y <- as_response(y, n)
@@ -306,24 +347,38 @@ best_of_starts <- function(starts, verbose, em) {
 
 #' @rdname fit_gmoe
 #' @export
-fit_gmoe.formula <- function(x, data, k, ...) {
-  if (missing(data)) data <- environment(x)
-  mf <- tryCatch(stats::model.frame(x, data, na.action = stats::na.fail),
-                 error = function(e) {
-                   stop_arg("data", "must hold every variable of the formula, without ",
-                            "missing values (", conditionMessage(e), ").")
-                 })
-  terms <- stats::terms(mf)
-  if (attr(terms, "response") == 0) {
-    stop_arg("x", "must be a formula with a response, such as y ~ x1 + x2.")
-  }
-  X <- stats::model.matrix(terms, mf)
-  X <- X[, colnames(X) != "(Intercept)", drop = FALSE]
-  if (ncol(X) == 0) stop_arg("x", "must name at least one covariate.")
-  fit <- fit_gmoe.default(X, stats::model.response(mf), k, ...)
-  fit$terms <- terms
+fit_gmoe.formula <- function(x, data = NULL, k, subset, weights, na.action, ...) {
+  if (!missing(weights)) stop_gmoe_weights()
+  frame <- formula_frame(match.call(), parent.frame(), gmoe_categorical_reason)
+  fit <- fit_gmoe.default(frame$x, frame$y, k, ...)
+  fit$terms <- frame$terms
+  fit$na.action <- frame$na_action
   fit$call <- generic_call(match.call())
   fit
+}
+
+gmoe_categorical_reason <- paste(
+  "the gates are Gaussian densities in x, and the 0/1 columns of a dummy-coded category are",
+  "not Gaussian (their gate covariances degenerate), so categorical covariates are not",
+  "supported. Fit each level separately (with `subset =`), or code the variable as a number",
+  "yourself if a Gaussian gate in that coding is what you mean.")
+
+stop_gmoe_weights <- function() {
+  stop_arg("weights", "cannot be used: the EM of fit_gmoe() maximises the unweighted ",
+           "log-likelihood and has no observation weights. For whole-number case weights, ",
+           "repeat each row as many times as its weight; to leave rows out, use `subset`.")
+}
+
+# What the default method refuses in `...`, with the reason where there is one.
+check_gmoe_dots <- function(...) {
+  given <- dots_names(...)
+  if ("weights" %in% given) stop_gmoe_weights()
+  formula_only <- intersect(given, c("subset", "na.action"))
+  if (length(formula_only) > 0) {
+    stop_arg(formula_only[1], "belongs to the formula interface, fit_gmoe(y ~ x1 + x2, data, ",
+             "k, ...); with covariates `x` and responses `y`, select the rows yourself.")
+  }
+  stop_unused_args("fit_gmoe()", ...)
 }
 
 # The call as the user wrote it: fit_gmoe(...), not the method's name.

@@ -61,6 +61,13 @@ formula_frame <- function(call, env, why) {
        na_action = attr(frame, "na.action"), response = response)
 }
 
+# lm()'s "(2 observations deleted due to missingness)" for a formula fit
+# that left rows out, else "".
+missing_note <- function(fit, indent) {
+  if (is.null(fit$na.action)) return("")
+  sprintf("%s(%s)\n", indent, stats::naprint(fit$na.action))
+}
+
 # Covariates of new data through the terms of a formula fit (with their
 # data-dependent bases, such as poly(), as fitted); rows with missing values
 # are refused, as at the fit's own data.
@@ -92,7 +99,9 @@ check_numeric_covariates <- function(frame, columns, arg, why) {
     is.factor(v) || is.character(v) || is.logical(v)
   }, logical(1))]
   if (length(categorical) > 0) {
-    kinds <- vapply(frame[categorical], function(v) class(v)[1], character(1))
+    kinds <- vapply(frame[categorical], function(v) {
+      if (is.factor(v)) "factor" else typeof(v)
+    }, character(1))
     stop_arg(arg, "has categorical covariate(s) ",
              paste0("`", categorical, "` (", kinds, ")", collapse = ", "), ": ", why)
   }
@@ -107,9 +116,25 @@ covariate_matrix <- function(terms, frame) {
 
 # Names of a coefficient that has one entry per covariate: `prefix` and the
 # covariate's name (a_wt, a_hp) where every column has a distinct name, else
-# `prefix` and the column's number (a1, a2).
-coefficient_names <- function(prefix, x) {
+# `prefix` and the column's number (a1, a2). With `second`, one entry per
+# pair of covariates, row by row (Gamma_wt_wt, Gamma_wt_hp, ...; Gamma11,
+# Gamma12, ...).
+coefficient_names <- function(prefix, x, second = FALSE) {
+  labels <- covariate_labels(x)
+  named <- !is.null(labels)
+  if (!named) labels <- as.character(seq_len(ncol(x)))
+  if (second) {
+    labels <- paste0(rep(labels, each = length(labels)), if (named) "_", labels)
+  }
+  paste0(prefix, if (named) "_", labels)
+}
+
+# The covariates' names (the columns of x), or NULL where a column has no
+# name or two share one.
+covariate_labels <- function(x) {
   labels <- colnames(x)
-  named <- !is.null(labels) && all(nzchar(labels)) && !anyDuplicated(labels)
-  if (named) paste0(prefix, "_", labels) else paste0(prefix, seq_len(ncol(x)))
+  if (is.null(labels) || anyNA(labels) || !all(nzchar(labels)) || anyDuplicated(labels)) {
+    return(NULL)
+  }
+  labels
 }

@@ -137,12 +137,6 @@ aliased_note <- function(fit, indent) {
           paste(names(aliased), collapse = ", "))
 }
 
-# lm()'s "(2 observations deleted due to missingness)".
-missing_note <- function(fit, indent) {
-  if (is.null(fit$na.action)) return("")
-  sprintf("%s(%s)\n", indent, stats::naprint(fit$na.action))
-}
-
 #' @rdname cmoe_fit-methods
 #' @export
 summary.cmoe_fit <- function(object, level = 0.95, test = NULL, ...) {
@@ -595,28 +589,14 @@ finite_prediction <- function(value, x_arg, what) {
 #' @export
 plot.cmoe_fit <- function(x, which = NULL, labels = NULL, ...) {
   fit <- check_cmoe_fit(x, "x")
-  panels <- cmoe_plot_panels(fit, which, labels)
-  settings <- list(...)
-  check_graphical_settings(settings)
-  original <- graphics::par(c("mar", "mgp"))
-  old <- graphics::par(settings)
-  on.exit(graphics::par(c(old, original)), add = TRUE)
-  base <- graphics::par(c("mar", "mgp"))
-  count <- length(panels)
-  if (count > 1) {
-    aspect <- graphics::par("din")
-    cols <- max(1, min(count, round(sqrt(count * aspect[1] / aspect[2]))))
-    layout <- graphics::par(mfrow = c(ceiling(count / cols), cols))
-    on.exit(graphics::par(layout), add = TRUE)
-  }
-  style <- c(cmoe_point_style(fit), list(margins = base))
-  for (panel in panels) draw_cmoe_panel(panel, style)
+  draw_fit_panels(cmoe_plot_panels(fit, which, labels), cmoe_point_style(fit), list(...),
+                  "a contaminated fit")
   invisible(x)
 }
 
-# What each panel shows, drawn by draw_cmoe_panel(): its points (coloured
-# by the posterior, or a line for the trace), its curves, axis labels,
-# title and legend title.
+# What each panel shows, as draw_fit_panels() draws it (R/plot-helpers.R):
+# its points (coloured by the posterior, or a line for the trace), its
+# curves, axis labels, title and legend title.
 cmoe_plot_panels <- function(fit, which, labels) {
   d <- ncol(fit$x)
   has_mean <- fit$pretrained$family != "user" || !is.null(fit$pretrained$mean)
@@ -629,85 +609,28 @@ cmoe_plot_panels <- function(fit, which, labels) {
     stop_arg("which", "must name distinct panels among ",
              paste0("\"", choices, "\"", collapse = ", "), ".")
   }
-  names <- cmoe_variable_names(fit, labels)
+  names <- fit_variable_names(fit, labels)
   unlist(lapply(which, function(panel) {
     switch(panel,
       data = lapply(seq_len(d), function(j) cmoe_data_panel(fit, j, names, has_mean)),
       fitted = list(cmoe_fitted_panel(fit, names)),
       index = list(cmoe_index_panel(fit, names)),
-      trace = list(list(x = seq_along(fit$loglik_trace) - 1, y = fit$loglik_trace,
-                        xlab = if (fit$control$accelerate == "squarem")
-                          "SQUAREM cycle (3 EM steps)" else "EM iteration",
-                        ylab = "log-likelihood", main = "Log-likelihood trace", line = TRUE)))
+      trace = list(trace_panel(fit$loglik_trace,
+                               if (fit$control$accelerate == "squarem")
+                                 "SQUAREM cycle (3 EM steps)" else "EM iteration")))
   }), recursive = FALSE)
 }
 
-draw_cmoe_panel <- function(panel, style) {
-  if (isTRUE(panel$line)) {
-    panel_plot(panel$x, panel$y, panel$xlab, panel$ylab, panel$main, style$margins, type = "l")
-    return(invisible())
-  }
-  reach <- range(c(panel$y, unlist(lapply(panel$curves, function(cv) cv$y[is.finite(cv$y)]))))
-  ord <- style$order
-  panel_plot(panel$x[ord], panel$y[ord], panel$xlab, panel$ylab, panel$main, style$margins,
-             col = style$col[ord], pch = 16, cex = style$cex, ylim = reach)
-  for (cv in panel$curves) {
-    graphics::lines(cv$x, cv$y, col = cv$style$col, lty = cv$style$lty, lwd = cv$style$lwd)
-  }
-  cmoe_legend(panel$x, panel$y, panel$curves, panel$legend_title)
-}
-
-# Display names: the response's and the covariates', overridden by `labels`.
-cmoe_variable_names <- function(fit, labels) {
-  d <- ncol(fit$x)
-  covariates <- colnames(fit$x)
-  if (is.null(covariates) || !all(nzchar(covariates)) || anyDuplicated(covariates)) {
-    covariates <- if (d == 1) "x" else paste0("x", seq_len(d))
-  }
-  response <- if (is.null(fit$terms)) "y" else {
-    deparse(attr(fit$terms, "variables")[[2]], width.cutoff = 500L)[1]
-  }
-  known <- c(response, covariates)
-  if (!is.null(labels)) {
-    if (!is.character(labels) || is.null(names(labels)) || anyNA(labels) ||
-        any(!names(labels) %in% known)) {
-      stop_arg("labels", "must be a character vector named by variables of the fit (",
-               paste(known, collapse = ", "), ").")
-    }
-    covariates[covariates %in% names(labels)] <- labels[covariates[covariates %in% names(labels)]]
-    if (response %in% names(labels)) response <- labels[[response]]
-  }
-  list(response = response, covariates = unname(covariates))
-}
-
-# par() settings only; the layout and the labels are the method's.
-check_graphical_settings <- function(settings) {
-  if (length(settings) == 0) return(invisible())
-  given <- names(settings)
-  if (is.null(given) || any(!nzchar(given))) {
-    stop_arg("...", "must hold named graphical parameters, such as las = 1.")
-  }
-  reserved <- c("mfrow", "mfcol", "mfg", "fig", "fin", "pin", "plt", "oma", "omi", "omd",
-                "new", "ask", "usr")
-  allowed <- setdiff(names(graphics::par(no.readonly = TRUE)), reserved)
-  bad <- given[!given %in% allowed]
-  if (length(bad) > 0) {
-    stop_arg(bad[1], "is not a graphical parameter plot() of a contaminated fit takes: each ",
-             "panel is titled and labelled from the fit's variable names (rename them with ",
-             "`labels`), and the panels are laid out by `which`; `...` takes par() settings ",
-             "such as las or cex.axis.")
-  }
-}
-
-# Smaller, more transparent points as n grows; colours from grey (f0) to red
-# (prompt) by posterior probability; drawing order by that probability.
+# Points coloured from grey (f0) to red (prompt) by posterior probability
+# and drawn in that order, smaller and more transparent as n grows.
 cmoe_point_style <- function(fit) {
-  n <- nrow(fit$x)
+  size <- point_size(nrow(fit$x))
   ramp <- grDevices::colorRamp(c("grey55", "red3"))
-  alpha <- min(0.9, max(0.15, 25 / sqrt(n)))
-  list(cex = min(1, max(0.3, 1.5 - 0.25 * log10(n))),
-       col = grDevices::rgb(ramp(fit$posterior), alpha = 255 * alpha, maxColorValue = 255),
-       order = order(fit$posterior))
+  list(cex = size$cex,
+       col = grDevices::rgb(ramp(fit$posterior), alpha = 255 * size$alpha, maxColorValue = 255),
+       order = order(fit$posterior),
+       keys = list(list(label = "P(prompt | x, y) near 0", col = "grey55", pch = 16),
+                   list(label = "P(prompt | x, y) near 1", col = "red3", pch = 16)))
 }
 
 cmoe_curve_styles <- list(pretrained = list(col = "grey20", lty = 2, lwd = 2),
@@ -715,60 +638,10 @@ cmoe_curve_styles <- list(pretrained = list(col = "grey20", lty = 2, lwd = 2),
                           mixture = list(col = "dodgerblue3", lty = 1, lwd = 2.5),
                           agreement = list(col = "grey20", lty = 2, lwd = 1.5))
 
-# A panel's plot with its y title placed past the tick labels: with
-# horizontal tick labels (las = 1 or 2) the left margin grows to hold the
-# widest. `base`: the mar and mgp settings before any panel.
-panel_plot <- function(x, y, xlab, ylab, main, base, ...) {
-  line <- base$mgp[1]
-  graphics::par(mar = base$mar)
-  if (graphics::par("las") %in% c(1, 2)) {
-    ticks <- format(pretty(range(y[is.finite(y)])))
-    width <- max(graphics::strwidth(ticks, units = "inches", cex = graphics::par("cex.axis"))) /
-      graphics::par("csi")
-    line <- max(line, base$mgp[2] + width + 0.6)
-    graphics::par(mar = replace(base$mar, 2, max(base$mar[2], line + 1.2)))
-  }
-  graphics::plot(x, y, xlab = xlab, ylab = "", main = main, ...)
-  graphics::title(ylab = ylab, line = line)
-}
-
-# The posterior colours and the curves, in the corner of the panel that
-# holds the fewest points and curve points.
-cmoe_legend <- function(x, y, curves, title = NULL) {
-  text <- c("P(prompt | x, y) near 0", "P(prompt | x, y) near 1",
-            vapply(curves, function(cv) cv$label, character(1)))
-  lines <- lapply(curves, `[[`, "style")
-  args <- list(legend = text, pch = c(16, 16, rep(NA, length(curves))),
-               col = c("grey55", "red3", vapply(lines, `[[`, character(1), "col")),
-               lty = c(NA, NA, vapply(lines, `[[`, numeric(1), "lty")),
-               lwd = c(NA, NA, vapply(lines, `[[`, numeric(1), "lwd")),
-               title = title, cex = 0.75, bg = grDevices::adjustcolor("white", 0.85),
-               box.col = "grey70", inset = 0.01)
-  usr <- graphics::par("usr")
-  size <- do.call(graphics::legend, c(list("topleft", plot = FALSE), args))$rect
-  fx <- c(x, unlist(lapply(curves, `[[`, "x")))
-  fy <- c(y, unlist(lapply(curves, `[[`, "y")))
-  fx <- (fx - usr[1]) / (usr[2] - usr[1])
-  fy <- (fy - usr[3]) / (usr[4] - usr[3])
-  w <- size$w / (usr[2] - usr[1]) + 0.02
-  h <- size$h / (usr[4] - usr[3]) + 0.02
-  corners <- c("topleft", "topright", "bottomleft", "bottomright")
-  hidden <- c(sum(fx < w & fy > 1 - h), sum(fx > 1 - w & fy > 1 - h),
-              sum(fx < w & fy < h), sum(fx > 1 - w & fy < h))
-  do.call(graphics::legend, c(list(corners[which.min(hidden)]), args))
-}
-
-# Points along a range, as weighted means of its ends (which cannot
-# overflow where their difference can).
-cmoe_grid <- function(v, size = 200) {
-  weight <- seq(0, 1, length.out = size)
-  min(v) * (1 - weight) + max(v) * weight
-}
-
 cmoe_data_panel <- function(fit, j, names, has_mean) {
   p <- fit$params
   d <- ncol(fit$x)
-  grid <- cmoe_grid(fit$x[, j])
+  grid <- grid_along(fit$x[, j])
   at <- matrix(colMeans(fit$x), length(grid), d, byrow = TRUE)
   at[, j] <- grid
   prompt <- expert_mean(p$expert, p$eta, at)
@@ -802,7 +675,7 @@ cmoe_index_panel <- function(fit, names) {
   p <- fit$params
   d <- ncol(fit$x)
   index <- drop(fit$x %*% p$eta[seq_len(d)]) + p$eta[[d + 1]]
-  grid <- cmoe_grid(index)
+  grid <- grid_along(index)
   list(x = index, y = fit$y, xlab = "prompt index a'x + b", ylab = names$response,
        main = "The prompt's view",
        curves = list(list(x = grid, y = expert_value(p$expert, grid),

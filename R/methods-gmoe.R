@@ -5,6 +5,8 @@
 #' \eqn{E(y | x) = \sum_i g_i(x) (a_i^\top x + b_i)} at the observed
 #' covariates), `residuals` (`y` minus the fitted values) and `simulate`
 #' (new responses at the observed covariates, drawn from \eqn{p(y | x)}).
+#' For formula fits with `na.action = na.exclude`, `fitted` and `residuals`
+#' are padded with `NA` at the rows left out, as for [stats::lm()].
 #'
 #' Every method checks the fit first, as [fit_gmoe()] built it: a fit
 #' edited by hand into something invalid (weights that do not sum to one,
@@ -48,10 +50,12 @@ print.gmoe_fit <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
   k <- length(x$params$pi)
   cat(sprintf("Gaussian-gated mixture of experts fitted by EM: n = %d, d = %d, k = %d\n",
               nrow(x$x), ncol(x$x), k))
-  cat(sprintf("log-likelihood %s after %d iteration%s (%s)\n\n",
+  cat(sprintf("log-likelihood %s after %d iteration%s (%s)\n",
               format(x$loglik, digits = digits + 4), x$iterations,
               if (x$iterations == 1) "" else "s",
               if (x$converged) "converged" else "not converged"))
+  cat(missing_note(x, ""))
+  cat("\n")
   print(coef(x), digits = digits)
   active <- active_bounds_text(x)
   if (!is.null(active)) cat("\nBounds active at the end:", active, "\n")
@@ -129,7 +133,12 @@ print.summary.gmoe_fit <- function(x, digits = max(3L, getOption("digits") - 3L)
 
 #' @rdname gmoe_fit-methods
 #' @export
-coef.gmoe_fit <- function(object, ...) coef(check_gmoe_fit(object)$params)
+coef.gmoe_fit <- function(object, ...) {
+  object <- check_gmoe_fit(object)
+  out <- coef(object$params)
+  colnames(out) <- unlist(param_columns(ncol(object$x), object$x), use.names = FALSE)
+  out
+}
 
 #' @rdname gmoe_fit-methods
 #' @export
@@ -150,14 +159,16 @@ nobs.gmoe_fit <- function(object, ...) nrow(check_gmoe_fit(object)$x)
 #' @export
 fitted.gmoe_fit <- function(object, ...) {
   object <- check_gmoe_fit(object)
-  conditional_mean(object$x, object$params, object$diagnostics$kernels)
+  stats::napredict(object$na.action,
+                   conditional_mean(object$x, object$params, object$diagnostics$kernels))
 }
 
 #' @rdname gmoe_fit-methods
 #' @export
 residuals.gmoe_fit <- function(object, ...) {
   object <- check_gmoe_fit(object)
-  object$y - fitted(object)
+  stats::naresid(object$na.action,
+                 object$y - conditional_mean(object$x, object$params, object$diagnostics$kernels))
 }
 
 #' @rdname gmoe_fit-methods
@@ -251,17 +262,8 @@ predict.gmoe_fit <- function(object, newdata, type = c("mean", "gate", "componen
     x <- object$x
     if (is.null(y)) y <- object$y
   } else if (!is.null(object$terms) && is.data.frame(newdata)) {
-    tt <- object$terms
-    mf <- tryCatch(
-      stats::model.frame(stats::delete.response(tt), newdata, na.action = stats::na.fail),
-      error = function(e) {
-        stop_arg("newdata", "must hold every covariate of the formula, without missing ",
-                 "values (", conditionMessage(e), ").")
-      })
-    x <- stats::model.matrix(stats::delete.response(tt), mf)
-    x <- as_covariates(x[, colnames(x) != "(Intercept)", drop = FALSE], "newdata", d)
-    resp <- all.vars(tt)[attr(tt, "response")]
-    if (is.null(y) && resp %in% names(newdata)) y <- newdata[[resp]]
+    x <- formula_newdata(object$terms, newdata, d, gmoe_categorical_reason)
+    if (is.null(y)) y <- formula_response(object$terms, newdata)
   } else {
     x <- as_covariates(newdata, "newdata", d)
   }
@@ -279,77 +281,4 @@ predict.gmoe_fit <- function(object, newdata, type = c("mean", "gate", "componen
       exp(gmoe_cpp("object", .gmoe_log_density_cpp(x, as_response(y, nrow(x)), object$params,
                                                      "conditional", kernels == "avx2")))
     })
-}
-
-#' Plot a fitted Gaussian-gated mixture of experts
-#'
-#' Panel 1: the log-likelihood trace over EM iterations. For one covariate,
-#' panel 2: the data, coloured by most likely component, with each expert's
-#' regression line drawn where its gate dominates and the conditional mean;
-#' panel 3: the gate probabilities against \eqn{x}.
-#'
-#' @param x A `gmoe_fit` object.
-#' @param which Panels to draw, a subset of `1:3` (2 and 3 need \eqn{d = 1}).
-#' @param ... Graphical parameters for each panel's plot, e.g. `main`, `xlab`
-#'   or `las`; they override the defaults.
-#' @return `x`, invisibly.
-#' @examples
-#' set.seed(1)
-#' sim <- rgmoe(1000, gmoe_paper_truth(1))
-#' fit <- fit_gmoe(sim$x, sim$y, k = 3)
-#' plot(fit)
-#' plot(fit, which = 1)
-#' @export
-plot.gmoe_fit <- function(x, which = if (ncol(x$x) == 1) 1:3 else 1, ...) {
-  x <- check_gmoe_fit(x, "x")
-  if (!is.numeric(which) || length(which) < 1 || any(!which %in% 1:3)) {
-    stop_arg("which", "must be a non-empty subset of 1:3.")
-  }
-  if (ncol(x$x) > 1 && any(which > 1)) {
-    stop_arg("which", "can only be 1 (the log-likelihood trace) when d > 1.")
-  }
-  if (length(which) > 1) {
-    old <- graphics::par(mfrow = c(1, length(which)))
-    on.exit(graphics::par(old))
-  }
-  k <- length(x$params$pi)
-  cols <- grDevices::hcl.colors(max(k, 2), "Dark 3")[seq_len(k)]
-  if (1 %in% which) plot_loglik_trace(x$loglik_trace, ...)
-  if (any(which > 1)) {
-    xs <- x$x[, 1]
-    grid <- seq(min(xs), max(xs), length.out = 200)
-    gates <- exp(gate_log_probs(matrix(grid), x$params, x$diagnostics$kernels, "x"))
-  }
-  if (2 %in% which) {
-    comp <- max.col(x$responsibilities, ties.method = "first")
-    plot_panel(xs, x$y, list(col = grDevices::adjustcolor(cols[comp], 0.4), pch = 16,
-                             cex = 0.5, xlab = "x", ylab = "y", main = "Experts"), ...)
-    top <- max.col(gates, ties.method = "first")
-    for (j in seq_len(k)) {
-      line <- x$params$a[j, 1] * grid + x$params$b[j]
-      line[top != j] <- NA
-      graphics::lines(grid, line, col = cols[j], lwd = 2)
-    }
-    graphics::lines(grid, conditional_mean(matrix(grid), x$params, x$diagnostics$kernels, "x"),
-                    lty = 2)
-  }
-  if (3 %in% which) {
-    args <- utils::modifyList(list(type = "l", lty = 1, lwd = 2, col = cols, ylim = c(0, 1),
-                                   xlab = "x", ylab = "gate probability", main = "Gates"),
-                              list(...))
-    do.call(graphics::matplot, c(list(grid, gates), args))
-  }
-  invisible(x)
-}
-
-# A panel's plot() call whose defaults (labels, colours) can be overridden
-# through `...`.
-plot_panel <- function(x, y, defaults, ...) {
-  do.call(graphics::plot, c(list(x, y), utils::modifyList(defaults, list(...))))
-}
-
-plot_loglik_trace <- function(trace, ...) {
-  plot_panel(seq_along(trace) - 1, trace,
-             list(type = "l", xlab = "EM iteration", ylab = "log-likelihood",
-                  main = "Log-likelihood trace"), ...)
 }

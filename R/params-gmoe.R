@@ -174,12 +174,13 @@ coef.gmoe_params <- function(object, ...) {
   out
 }
 
-# Column names of the parameter table for d covariates, by parameter; Gamma
-# is written row by row.
-param_columns <- function(d) {
-  list(pi = "pi", c = paste0("c", seq_len(d)),
-       Gamma = paste0("Gamma", rep(seq_len(d), each = d), rep(seq_len(d), d)),
-       a = paste0("a", seq_len(d)), b = "b", nu = "nu")
+# Column names of the parameter table for d covariates, by parameter:
+# numbered (c1, Gamma12, a2), or named after the covariates where `x` (the
+# covariates, d columns) has distinct column names (c_wt, Gamma_wt_hp,
+# a_hp); Gamma is written row by row.
+param_columns <- function(d, x = matrix(0, 0, d)) {
+  list(pi = "pi", c = coefficient_names("c", x), Gamma = coefficient_names("Gamma", x, TRUE),
+       a = coefficient_names("a", x), b = "b", nu = "nu")
 }
 
 #' Parameters from a table

@@ -122,7 +122,22 @@ check_gmoe_fit <- function(fit, arg = "object") {
   if (!is.null(fit$terms) && !inherits(fit$terms, "terms")) {
     stop_arg(part("terms"), "must be NULL or the terms of the formula fitted.")
   }
+  check_na_action(fit$na.action, part("na.action"))
   fit
+}
+
+# The rows a formula fit left out, as model.frame() records them: NULL, or
+# row numbers of class "omit" or "exclude" (na.action(), naprint(),
+# napredict() and naresid() read the class).
+check_na_action <- function(na_action, arg) {
+  if (is.null(na_action)) return(invisible())
+  if (!inherits(na_action, c("omit", "exclude")) || !is.numeric(na_action) ||
+      length(na_action) == 0 || anyNA(na_action) || any(na_action < 1) ||
+      any(na_action != round(na_action)) || anyDuplicated(na_action)) {
+    stop_arg(arg, "must be NULL or the distinct row numbers left out, of class \"omit\" or ",
+             "\"exclude\", as model.frame() records them.")
+  }
+  invisible()
 }
 
 check_gmoe_diagnostics <- function(diag, k, arg) {
