@@ -44,8 +44,8 @@
 #' @param ... Unused.
 #' @return `coef`: the parameter table of [coef.gmoe_params()]. `logLik`: an
 #'   object of class `logLik` (and `gmoe_logLik`, whose print says which
-#'   log-likelihood it is), with attributes `df`, `nobs` and `type`. `fitted`, `residuals`: numeric vectors.
-#'   `simulate`: a data frame with `nsim` columns and attribute `"seed"`.
+#'   log-likelihood it is), with attributes `df`, `nobs` and `type`.
+#'   `fitted`, `residuals`: numeric vectors. `simulate`: a data frame with `nsim` columns and attribute `"seed"`.
 #'   `summary`: an object of class `summary.gmoe_fit`.
 #' @examples
 #' set.seed(1)

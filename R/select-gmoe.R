@@ -291,8 +291,8 @@ print.gmoe_selection <- function(x, digits = max(3L, getOption("digits") - 3L), 
   first <- x$fits[[1]]
   # as many decimals as `digits` significant digits give the largest value
   decimals <- max(1L, digits - ceiling(log10(max(abs(c(tab$BIC, tab$ICL)), 1))) + 1L)
-  cat(sprintf("Number of experts of a Gaussian-gated mixture of experts: n = %d, d = %d\n",
-              nrow(first$x), ncol(first$x)))
+  cat(sprintf("Number of experts k of a Gaussian-gated mixture of experts, chosen by BIC: %s\n",
+              sprintf("n = %d, d = %d", nrow(first$x), ncol(first$x))))
   cat("BIC = -2 logLik + df log(n), as stats::BIC(): smaller is better;",
       "ICL = BIC + 2 x classification entropy.\n\n")
   shown <- data.frame(k = tab$k,

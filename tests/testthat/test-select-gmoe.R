@@ -207,7 +207,8 @@ test_that("bad k vectors and arguments of a selection get errors naming them", {
     err <- tryCatch(suppressWarnings(eval(case[[1]])), error = function(e) e)
     expect_s3_class(err, "error")
     msg <- conditionMessage(err)
-    expect_true(grepl(paste0("`", case[[2]], "`"), msg, fixed = TRUE), info = paste(what, "->", msg))
+    expect_true(grepl(paste0("`", case[[2]], "`"), msg, fixed = TRUE),
+                info = paste(what, "->", msg))
     for (word in hidden) expect_false(grepl(word, msg, fixed = TRUE), info = paste(what, "->", msg))
   }
   expect_match(tryCatch(fit_gmoe(x, y, k = c(1, 2, 2)), error = conditionMessage),
