@@ -223,7 +223,8 @@ selection_row <- function(fit, reason) {
 # Starts for k + 1 components from a k-component fit: each of its
 # components in turn split along the principal axis of its joint covariance
 # of (x, y) (in the data's standardised units, so that the axis does not
-# depend on the units), the splits that leave the parameter space left out.
+# depend on the units), the splits that leave the parameter space (or that
+# a double cannot hold) left out.
 split_starts <- function(fit, x, y, control) {
   joint <- gmoe_to_joint(fit$params)
   k <- length(joint$pro)
@@ -240,8 +241,11 @@ split_starts <- function(fit, x, y, control) {
     sigma <- array(c(joint$sigma[, , -j], half, half), c(p, p, k + 1))
     mean <- cbind(joint$mean[, -j, drop = FALSE], joint$mean[, j] - shift,
                   joint$mean[, j] + shift)
-    start <- gmoe_from_joint(c(joint$pro[-j], joint$pro[j] / c(2, 2)), mean, sigma)
-    if (is.null(bounds_violation(params_to_units(start, units), bounds))) start
+    # a component at a variance floor far below the data's scale can leave
+    # halves that are not positive definite to working precision: no start
+    start <- tryCatch(gmoe_from_joint(c(joint$pro[-j], joint$pro[j] / c(2, 2)), mean, sigma),
+                      error = function(e) NULL)
+    if (!is.null(start) && is.null(bounds_violation(params_to_units(start, units), bounds))) start
   })
   Filter(Negate(is.null), starts)
 }

@@ -40,6 +40,17 @@ test_that("the selection is reproducible with set.seed() and takes unsorted k", 
   expect_equal(a$table$k, 1:4)
 })
 
+test_that("the selection is the same in any units", {
+  set.seed(6)
+  a <- suppressWarnings(fit_gmoe(sim_sel$x, sim_sel$y, k = 1:3))
+  set.seed(6)
+  b <- suppressWarnings(fit_gmoe(sim_sel$x * 1e150, sim_sel$y * 1e-150, k = 1:3))
+  # the Jacobians of x * 1e150 and y * 1e-150 cancel in the joint likelihood
+  expect_equal(b$table$logLik, a$table$logLik, tolerance = 1e-6)
+  expect_equal(b$table$ICL, a$table$ICL, tolerance = 1e-6)
+  expect_equal(b$k, a$k)
+})
+
 test_that("k = 3 is chosen on 3-expert data in at least 9 of 10 seeds (d = 1 and 2)", {
   for (model in c(1, 3)) {
     chosen <- vapply(1:10, function(seed) {
