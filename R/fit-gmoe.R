@@ -218,7 +218,8 @@ print.gmoe_control <- function(x, ...) {
 #'   Formula interface).
 #' @param y Responses, one per row of `x`.
 #' @param k Number of components, a whole number >= 1 and smaller than the
-#'   number of observations.
+#'   number of observations; or several such numbers (`k = 1:6`), to fit
+#'   each and choose among them by BIC: see [gmoe_selection].
 #' @param init `"kmeans"`, `"random"` or a `gmoe_params` start with \eqn{k}
 #'   components and \eqn{d} covariates.
 #' @param n_starts Number of starts for `"kmeans"` and `"random"`.
@@ -293,6 +294,9 @@ fit_gmoe <- function(x, ...) UseMethod("fit_gmoe")
 fit_gmoe.default <- function(x, y, k, init = "kmeans", n_starts = 1,
                              control = gmoe_control(), verbose = FALSE, ...) {
   check_gmoe_dots(...)
+  if (length(k) > 1) {
+    return(select_gmoe(x, y, k, init, n_starts, control, verbose, generic_call(match.call())))
+  }
   x <- as_covariates(x, "x")
   n <- nrow(x)
   y <- as_response(y, n)

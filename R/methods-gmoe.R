@@ -8,6 +8,21 @@
 #' For formula fits with `na.action = na.exclude`, `fitted` and `residuals`
 #' are padded with `NA` at the rows left out, as for [stats::lm()].
 #'
+#' **Joint and conditional log-likelihood.** The fit maximises the joint
+#' log-likelihood \eqn{\sum_n \log p(x_n, y_n)}, and `logLik()` returns it
+#' by default, as the theory does. `logLik(fit, type = "conditional")`
+#' returns the log-likelihood of \eqn{y} given \eqn{x},
+#' \eqn{\sum_n \log p(y_n | x_n) = \sum_n [\log p(x_n, y_n) - \log p(x_n)]},
+#' with \eqn{p(x) = \sum_i \pi_i \phi_d(x; c_i, \Gamma_i)} the marginal
+#' of the covariates (computed in log space from the gates): the quantity
+#' that [stats::lm()], flexmix and mixtools report, and that a model of
+#' \eqn{y} given \eqn{x} should be compared on. It is evaluated at the
+#' joint maximum-likelihood estimate, which is not the maximiser of the
+#' conditional likelihood; the degrees of freedom are the same (every
+#' parameter, the gates' included, is estimated). The object prints which
+#' of the two it is (its attribute `"type"`), and [AIC()] and [BIC()] of it
+#' follow: `BIC(logLik(fit, type = "conditional"))`.
+#'
 #' Every method checks the fit first, as [fit_gmoe()] built it: a fit
 #' edited by hand into something invalid (weights that do not sum to one,
 #' a covariance that is not positive definite, data of the wrong shape, a
@@ -25,10 +40,14 @@
 #' @param seed As in [stats::simulate()]: `NULL` or an integer passed to
 #'   [set.seed()] (the generator's state is restored afterwards), at most
 #'   `.Machine$integer.max` in absolute value.
+#' @param type For `logLik`: `"joint"` (the default), the log-likelihood
+#'   of \eqn{(x, y)} that the fit maximises, or `"conditional"`, that of
+#'   \eqn{y} given \eqn{x}.
 #' @param ... Unused.
 #' @return `coef`: the parameter table of [coef.gmoe_params()]. `logLik`: an
-#'   object of class `logLik`. `fitted`, `residuals`: numeric vectors.
-#'   `simulate`: a data frame with `nsim` columns and attribute `"seed"`.
+#'   object of class `logLik` (and `gmoe_logLik`, whose print says which
+#'   log-likelihood it is), with attributes `df`, `nobs` and `type`.
+#'   `fitted`, `residuals`: numeric vectors. `simulate`: a data frame with `nsim` columns and attribute `"seed"`.
 #'   `summary`: an object of class `summary.gmoe_fit`.
 #' @examples
 #' set.seed(1)
@@ -37,6 +56,8 @@
 #' summary(fit)
 #' coef(fit)
 #' c(AIC = AIC(fit), BIC = BIC(fit))
+#' logLik(fit, type = "conditional")   # of y given x, as lm() reports
+#' BIC(logLik(fit, type = "conditional"))
 #' head(fitted(fit))
 #' head(residuals(fit))
 #' head(simulate(fit, nsim = 2, seed = 1))
@@ -142,13 +163,30 @@ coef.gmoe_fit <- function(object, ...) {
 
 #' @rdname gmoe_fit-methods
 #' @export
-logLik.gmoe_fit <- function(object, ...) {
+logLik.gmoe_fit <- function(object, type = c("joint", "conditional"), ...) {
   object <- check_gmoe_fit(object)
+  type <- tryCatch(match.arg(type), error = function(e) {
+    stop_arg("type", "must be \"joint\" or \"conditional\".")
+  })
   k <- length(object$params$pi)
   d <- ncol(object$params$c)
-  structure(object$loglik,
-            df = as.integer((k - 1) + k * (d + d * (d + 1) / 2 + d + 2)),
-            nobs = nrow(object$x), class = "logLik")
+  value <- if (type == "joint") object$loglik else {
+    # log p(y | x) = log p(x, y) - log p(x), summed in C++ from the gates in
+    # log space rather than as a difference of two large sums
+    sum(gmoe_cpp("object", .gmoe_log_density_cpp(object$x, object$y, object$params,
+                                                  "conditional",
+                                                  object$diagnostics$kernels == "avx2")))
+  }
+  structure(value, df = as.integer((k - 1) + k * (d + d * (d + 1) / 2 + d + 2)),
+            nobs = nrow(object$x), type = type, class = c("gmoe_logLik", "logLik"))
+}
+
+#' @export
+print.gmoe_logLik <- function(x, digits = getOption("digits"), ...) {
+  cat(sprintf("'log Lik.' %s (df=%d), %s\n", format(c(x), digits = digits), attr(x, "df"),
+              if (identical(attr(x, "type"), "conditional")) "conditional: of y given x" else
+                "joint: of (x, y)"))
+  invisible(x)
 }
 
 #' @rdname gmoe_fit-methods

@@ -40,6 +40,29 @@ check_count <- function(x, arg, min = 1) {
   as.integer(x)
 }
 
+# The candidate numbers of components of a model choice: distinct whole
+# numbers from 1 to n - 1 (a fit needs fewer components than observations),
+# returned sorted.
+check_component_counts <- function(k, n, arg = "k") {
+  if (!is.numeric(k) || length(k) < 1 || any(!is.finite(k)) || any(k != round(k)) ||
+      any(k < 1)) {
+    stop_arg(arg, "must be whole numbers >= 1 (numbers of components), such as 1:6.")
+  }
+  if (length(k) > n - 1) {
+    stop_arg(arg, "has ", length(k), " values; with n = ", n, " observations at most ",
+             n - 1, " distinct numbers of components (1 to n - 1) are possible.")
+  }
+  if (anyDuplicated(k)) {
+    stop_arg(arg, "has the value(s) ", paste(unique(k[duplicated(k)]), collapse = ", "),
+             " more than once; give each number of components once.")
+  }
+  if (max(k) >= n) {
+    stop_arg(arg, "must be smaller than the number of observations (", n, "), not ",
+             max(k), ".")
+  }
+  sort(as.integer(k))
+}
+
 check_flag <- function(x, arg) {
   if (!is.logical(x) || length(x) != 1 || is.na(x)) {
     stop_arg(arg, "must be TRUE or FALSE.")

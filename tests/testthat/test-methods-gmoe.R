@@ -25,6 +25,62 @@ test_that("logLik carries df and nobs, so AIC and BIC work", {
   expect_equal(attr(logLik(fit2), "df"), 1 + 2 * (2 + 3 + 2 + 2))
 })
 
+test_that("logLik(type = \"conditional\") is the joint one minus the covariates' marginal", {
+  # d = 1: the marginal of x by direct sums of normal densities
+  p <- fit1$params
+  dens_x <- vapply(1:3, function(j) p$pi[j] * dnorm(sim1$x[, 1], p$c[j, 1], sqrt(p$Gamma[1, 1, j])),
+                   numeric(600))
+  cond <- logLik(fit1, type = "conditional")
+  expect_equal(as.numeric(cond), fit1$loglik - sum(log(rowSums(dens_x))), tolerance = 1e-10)
+  expect_equal(attr(cond, "df"), attr(logLik(fit1), "df"))
+  expect_equal(attr(cond, "nobs"), 600)
+  expect_equal(attr(cond, "type"), "conditional")
+  expect_equal(attr(logLik(fit1), "type"), "joint")
+  expect_identical(logLik(fit1, type = "joint"), logLik(fit1))
+  expect_equal(BIC(cond), -2 * as.numeric(cond) + log(600) * 17)
+  expect_equal(AIC(cond), -2 * as.numeric(cond) + 2 * 17)
+  expect_output(print(cond), "df=17\\), conditional: of y given x")
+  expect_output(print(logLik(fit1)), "joint: of \\(x, y\\)")
+  expect_error(logLik(fit1, type = "marginal"), "`type` must be \"joint\" or \"conditional\"")
+})
+
+test_that("the conditional log-likelihood matches mclust's marginal (d = 2) and lm() (k = 1)", {
+  skip_if_not_installed("mclust")
+  set.seed(12)
+  sim <- rgmoe(500, gmoe_paper_truth(3))
+  fit <- fit_gmoe(sim$x, sim$y, k = 3)
+  p <- fit$params
+  chol_factors <- array(apply(p$Gamma, 3, chol), c(2, 2, 3))
+  marginal <- mclust::dens(data = sim$x, modelName = "VVV", logarithm = TRUE,
+                           parameters = list(pro = p$pi, mean = t(p$c),
+                                             variance = list(modelName = "VVV", d = 2, G = 3,
+                                                             sigma = p$Gamma,
+                                                             cholsigma = chol_factors)))
+  expect_equal(as.numeric(logLik(fit, type = "conditional")), fit$loglik - sum(marginal),
+               tolerance = 1e-10)
+  # k = 1: the MLE's experts are least squares, and p(y | x) is lm()'s model
+  one <- fit_gmoe(sim$x, sim$y, k = 1)
+  ols <- lm(sim$y ~ sim$x)
+  expect_equal(as.numeric(logLik(one, type = "conditional")), as.numeric(logLik(ols)),
+               tolerance = 1e-8)
+  # formula fit on real data
+  ff <- fit_gmoe(waiting ~ eruptions, data = faithful, k = 1)
+  expect_equal(as.numeric(logLik(ff, type = "conditional")),
+               as.numeric(logLik(lm(waiting ~ eruptions, data = faithful))), tolerance = 1e-8)
+})
+
+test_that("the conditional log-likelihood is exact in any units", {
+  set.seed(4)
+  a <- fit_gmoe(sim1$x, sim1$y, k = 2)
+  for (s in c(1e6, 1e150)) {
+    set.seed(4)
+    b <- fit_gmoe(sim1$x * s, sim1$y / s, k = 2)
+    # y / s multiplies every conditional density by s
+    expect_equal(as.numeric(logLik(b, type = "conditional")),
+                 as.numeric(logLik(a, type = "conditional")) + 600 * log(s), tolerance = 1e-8)
+  }
+})
+
 test_that("predict, fitted and residuals are consistent", {
   g <- predict(fit1, type = "gate")
   expect_equal(dim(g), c(600, 3))
