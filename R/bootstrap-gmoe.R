@@ -60,7 +60,7 @@ all_permutations <- function(k) {
   if (k == 1) return(matrix(1L, 1, 1))
   smaller <- all_permutations(k - 1)
   do.call(rbind, lapply(seq_len(k), function(first) {
-    cbind(first, matrix(setdiff(seq_len(k), first)[smaller], nrow(smaller)))
+    unname(cbind(first, matrix(setdiff(seq_len(k), first)[smaller], nrow(smaller))))
   }))
 }
 
