@@ -130,7 +130,7 @@ predict.gmoe_fit <- function(object, newdata,
     variance = conditional_variance(object, x, x_arg),
     quantile = {
       q <- conditional_quantiles(object, x, x_arg, probs)
-      colnames(q) <- paste0(format(100 * probs, trim = TRUE, digits = 7), "%")
+      colnames(q) <- paste0(formatC(100 * probs, format = "fg", width = 1, digits = 7), "%")
       q
     },
     gate = {
@@ -187,7 +187,9 @@ conditional_mixture <- function(fit, x) {
 conditional_variance <- function(fit, x, x_arg) {
   mix <- conditional_mixture(fit, x)
   mu <- rowSums(mix$gates * mix$means)
-  finite_prediction(rowSums(mix$gates * (mix$sd^2 + (mix$means - mu)^2)), x_arg, "variance")
+  spread <- (mix$means - mu)^2
+  spread[mix$gates == 0] <- 0
+  finite_prediction(rowSums(mix$gates * (mix$sd^2 + spread)), x_arg, "variance")
 }
 
 # Quantiles of the conditional mixture at each row of x, one column per
@@ -218,12 +220,20 @@ conditional_quantiles <- function(fit, x, x_arg, probs) {
 # Enough halvings to go from any bracket of doubles to adjacent doubles.
 max_bisections <- 2200L
 
-# P(component i | x, y), in log space.
+# P(component i | x, y), in log space. Where y is so far from every expert
+# that every term underflows to -Inf, the limit: all the weight on the
+# expert nearest in standard deviations.
 posterior_probabilities <- function(fit, x, y) {
   mix <- conditional_mixture(fit, x)
-  log_terms <- log(mix$gates) + stats::dnorm(y, mix$means, mix$sd, log = TRUE)
+  z <- abs(y - mix$means) / mix$sd
+  log_terms <- log(mix$gates) - log(mix$sd) - z^2 / 2
   top <- apply(log_terms, 1, max)
-  post <- exp(log_terms - top)
+  lost <- which(top == -Inf)
+  log_terms[lost, ] <- 0
+  post <- exp(log_terms - ifelse(is.finite(top), top, 0))
+  post[lost, ] <- 0
+  nearest <- max.col(-ifelse(mix$gates > 0, z, Inf), ties.method = "first")
+  post[cbind(lost, nearest[lost])] <- 1
   post <- post / rowSums(post)
   colnames(post) <- paste0("comp", seq_len(ncol(post)))
   post
