@@ -28,10 +28,9 @@
 # parametrisations.)
 gmoe_information <- function(fit) {
   fit <- check_gmoe_fit(fit, "fit")
-  units <- standard_units(fit$x, fit$y)
-  p_u <- params_to_units(fit$params, units)
-  info <- gmoe_cpp("fit", .gmoe_information_cpp(units$x, units$y, p_u, fit$control$threads,
-                                                fit$diagnostics$kernels == "avx2"))
+  in_units <- gmoe_information_in_units(fit)
+  units <- in_units$units
+  info <- in_units$info
   k <- length(fit$params$pi)
   d <- ncol(fit$params$c)
   jac <- theta_jacobian(units, k, d)
@@ -46,6 +45,18 @@ gmoe_information <- function(fit) {
        theta = stats::setNames(theta, names),
        score = stats::setNames(score, names),
        hessian = hessian)
+}
+
+# The information pass on the fit's standardised data: `units`, the
+# parameters there (`params`) and the pass's `info` (loglik, score, hessian
+# in theta_u). Its numbers are near 1 in any units, which is where the
+# covariance is computed (see gmoe_covariance()).
+gmoe_information_in_units <- function(fit) {
+  units <- standard_units(fit$x, fit$y)
+  p_u <- params_to_units(fit$params, units)
+  info <- gmoe_cpp("fit", .gmoe_information_cpp(units$x, units$y, p_u, fit$control$threads,
+                                                fit$diagnostics$kernels == "avx2"))
+  list(units = units, params = p_u, info = info)
 }
 
 # d theta / d theta_u between the parametrisation in the data's units and in

@@ -102,7 +102,7 @@ summary.gmoe_fit <- function(object, level = 0.95, ...) {
 gmoe_estimate_table <- function(fit, level) {
   cov <- gmoe_covariance(fit)
   warn_covariance(cov)
-  se <- sqrt(pmax(diag(cov$natural), 0))
+  se <- cov$se
   ends <- gmoe_wald_intervals(fit, se, level)
   names <- gmoe_coef_names(fit)
   where <- regexpr(":", names, fixed = TRUE)

@@ -103,6 +103,13 @@ vcov.gmoe_fit <- function(object, ...) {
   stop_unused_args("vcov.gmoe_fit()", ...)
   cov <- gmoe_covariance(object)
   warn_covariance(cov)
+  overflow <- !is.na(cov$se) & !is.finite(diag(cov$natural))
+  if (any(overflow)) {
+    stop_arg("object", "has a variance of ",
+             paste0("`", rownames(cov$natural)[overflow], "`", collapse = ", "),
+             " beyond the range of a double (x or y in extreme units); summary() and confint() ",
+             "give the standard errors, or refit with x or y in other units.")
+  }
   cov$natural
 }
 
@@ -123,7 +130,7 @@ confint.gmoe_fit <- function(object, parm, level = 0.95, method = c("wald", "boo
   if (method == "wald") {
     cov <- gmoe_covariance(object)
     warn_covariance(cov)
-    ends <- gmoe_wald_intervals(object, sqrt(pmax(diag(cov$natural), 0)), level)
+    ends <- gmoe_wald_intervals(object, cov$se, level)
     return(ends[parm, , drop = FALSE])
   }
   B <- check_count(B, "B", min = 2)
@@ -181,7 +188,6 @@ gmoe_coef_names <- function(fit) {
 }
 
 gmoe_natural_values <- function(params) {
-  k <- length(params$pi)
   lay <- gmoe_natural_layout(ncol(params$c))
   as.vector(t(unclass(coef(params))[, lay$columns, drop = FALSE]))
 }
@@ -227,13 +233,19 @@ gmoe_natural_jacobian <- function(params) {
   jac
 }
 
-# The covariance of theta (NULL with `reason` when there is none) and its
-# delta-method image on the natural scale, named as gmoe_coef_names().
+# The covariance of the natural-scale parameters: the inverse observed
+# information, computed where the fit ran (standardised data, so it is as
+# well conditioned in any units), carried to the natural scale there by
+# the delta method and then to the data's units by the linear map of
+# gmoe_units_map(). `se` holds the standard errors, computed row by row so
+# that one a double can hold is returned even where its square is not;
+# `natural` the covariance matrix (entries may overflow in extreme units);
+# both NA with a `reason` when there is no covariance.
 gmoe_covariance <- function(fit) {
   names <- gmoe_coef_names(fit)
-  out <- list(theta = NULL, reason = NULL, converged = fit$converged,
-              natural = matrix(NA_real_, length(names), length(names),
-                               dimnames = list(names, names)))
+  q <- length(names)
+  out <- list(reason = NULL, converged = fit$converged, se = rep(NA_real_, q),
+              natural = matrix(NA_real_, q, q, dimnames = list(names, names)))
   if (is_degenerate(fit)) {
     out$reason <- paste0("the fit is degenerate (",
                          if (is.null(active_bounds_text(fit))) "a component collapsed"
@@ -241,14 +253,15 @@ gmoe_covariance <- function(fit) {
                          "); the Wald theory does not hold on the boundary of the parameter space")
     return(out)
   }
-  info <- -gmoe_information(fit)$hessian
+  pass <- gmoe_information_in_units(fit)
+  info <- -pass$info$hessian
   s <- sqrt(diag(info))
   if (any(!is.finite(info)) || any(!is.finite(s)) || any(s <= 0)) {
     out$reason <- "the observed information is not positive definite"
     return(out)
   }
   corr <- info / outer(s, s)
-  ev <- eigen(corr, symmetric = TRUE, only.values = TRUE)$values
+  ev <- eigen((corr + t(corr)) / 2, symmetric = TRUE, only.values = TRUE)$values
   if (min(ev) <= 1e-10 * max(ev)) {
     out$reason <- paste0("the observed information is ",
                          if (min(ev) <= 0) "not positive definite" else "nearly singular",
@@ -256,17 +269,34 @@ gmoe_covariance <- function(fit) {
                          "direction)")
     return(out)
   }
-  out$theta <- chol2inv(chol(corr)) / outer(s, s)
-  jac <- gmoe_natural_jacobian(fit$params)
-  natural <- jac %*% out$theta %*% t(jac)
-  natural <- (natural + t(natural)) / 2
-  if (any(!is.finite(natural))) {
-    out$theta <- NULL
-    out$reason <- "a variance overflows a double (x or y in extreme units)"
-    return(out)
-  }
-  out$natural[] <- natural
+  theta_cov <- chol2inv(chol((corr + t(corr)) / 2)) / outer(s, s)
+  jac <- gmoe_natural_jacobian(pass$params)
+  parts <- list(jacobian = gmoe_units_map(pass$units, length(fit$params$pi)),
+                internal = jac %*% theta_cov %*% t(jac), identified = rep(TRUE, q))
+  out$se <- stats::setNames(cmoe_standard_errors(parts), names)
+  natural <- parts$jacobian %*% parts$internal %*% t(parts$jacobian)
+  out$natural[] <- (natural + t(natural)) / 2
   out
+}
+
+# The natural-scale parameters in the data's units as a linear function of
+# those in standard units (plus constants): c = m_x + s_x c_u,
+# Gamma_lm = s_l s_m Gamma_u,lm, a_l = (s_y / s_l) a_u,l,
+# b = m_y + s_y b_u - sum_l a_l m_x,l, nu = s_y^2 nu_u.
+gmoe_units_map <- function(units, k) {
+  sx <- units$x_scale
+  sy <- units$y_scale
+  d <- length(sx)
+  lay <- gmoe_natural_layout(d)
+  q <- nrow(lay$gamma_at)
+  ia <- 1 + d + q + seq_len(d)
+  ib <- 2 + 2 * d + q
+  one <- diag(c(1, sx, sx[lay$gamma_at[, 1]] * sx[lay$gamma_at[, 2]], sy / sx, sy, sy * sy))
+  one[ib, ia] <- -sy / sx * units$x_centre
+  block <- nrow(one)
+  map <- matrix(0, k * block, k * block)
+  for (j in seq_len(k)) map[(j - 1) * block + seq_len(block), (j - 1) * block + seq_len(block)] <- one
+  map
 }
 
 warn_covariance <- function(cov) {

@@ -14,17 +14,6 @@ info_fit <- function(d, k, seed) {
            control = gmoe_control(max_iter = 1, accelerate = "none"))
 }
 
-# The GMoE of x' = s x + t, y' = sy y + ty.
-in_units_shift <- function(p, s, t, sy, ty) {
-  k <- length(p$pi)
-  d <- length(s)
-  G <- p$Gamma
-  for (j in seq_len(k)) G[, , j] <- G[, , j] * outer(s, s)
-  a <- p$a * rep(sy / s, each = k)
-  c <- p$c * rep(s, each = k) + t
-  gmoe_params(p$pi, c, G, a, sy * p$b + ty - drop(a %*% rep(t, length.out = d)), p$nu * sy^2)
-}
-
 test_that("the score and the Hessian equal central differences of the log-likelihood", {
   for (cfg in list(c(d = 1, k = 3), c(d = 2, k = 2), c(d = 3, k = 3))) {
     fit <- info_fit(cfg[["d"]], cfg[["k"]], 70 + cfg[["d"]])

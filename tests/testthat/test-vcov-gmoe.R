@@ -164,3 +164,27 @@ test_that("vcov and confint refuse arguments they do not take", {
   expect_error(summary(fit, level = 2), "`level`")
   expect_error(summary(fit, digits = 3), "`digits` is not an argument")
 })
+
+test_that("standard errors are the same in any units, and reported where a variance overflows", {
+  set.seed(10)
+  sim <- rgmoe(600, separated_truth())
+  fit <- fit_gmoe(sim$x, sim$y, k = 2, init = separated_truth())
+  base <- summary(fit)$estimates$std_error
+  # x' = s x + t, y' = u y: each standard error scales as its parameter
+  s <- 1e150
+  u <- 1e-150
+  scaled <- fit_gmoe(sim$x * s + 3 * s, sim$y * u, k = 2,
+                     init = in_units_shift(fit$params, s, 3 * s, u, 0),
+                     control = gmoe_control(max_iter = 0))
+  kind <- gmoe_natural_kinds(fit)
+  factor <- c(pi = 1, c = s, Gamma_diag = s^2, Gamma_off = s^2, a = u / s, b = u, nu = u^2)[kind]
+  se <- summary(scaled)$estimates$std_error
+  expect_true(all(is.finite(se)))
+  # b moves with a and the shift of x, so compare b through its own map
+  other <- kind != "b"
+  expect_equal(unname(se[other] / factor[other]), base[other], tolerance = 1e-6)
+  ci <- confint(scaled)
+  expect_true(all(is.finite(ci)))
+  expect_true(all(ci[kind %in% c("nu", "Gamma_diag"), ] > 0))
+  expect_error(vcov(scaled), "`object` has a variance of `comp1:Gamma11`")
+})
