@@ -103,10 +103,11 @@ vcov.gmoe_fit <- function(object, ...) {
   stop_unused_args("vcov.gmoe_fit()", ...)
   cov <- gmoe_covariance(object)
   warn_covariance(cov)
-  overflow <- !is.na(cov$se) & !is.finite(diag(cov$natural))
-  if (any(overflow)) {
+  variance <- diag(cov$natural)
+  beyond <- !is.na(cov$se) & (!is.finite(variance) | (variance == 0 & cov$se > 0))
+  if (any(beyond)) {
     stop_arg("object", "has a variance of ",
-             paste0("`", rownames(cov$natural)[overflow], "`", collapse = ", "),
+             paste0("`", rownames(cov$natural)[beyond], "`", collapse = ", "),
              " beyond the range of a double (x or y in extreme units); summary() and confint() ",
              "give the standard errors, or refit with x or y in other units.")
   }

@@ -174,15 +174,15 @@ test_that("standard errors are the same in any units, and reported where a varia
   s <- 1e150
   u <- 1e-150
   scaled <- fit_gmoe(sim$x * s + 3 * s, sim$y * u, k = 2,
-                     init = in_units_shift(fit$params, s, 3 * s, u, 0),
-                     control = gmoe_control(max_iter = 0))
+                     init = in_units_shift(fit$params, s, 3 * s, u, 0))
   kind <- gmoe_natural_kinds(fit)
   factor <- c(pi = 1, c = s, Gamma_diag = s^2, Gamma_off = s^2, a = u / s, b = u, nu = u^2)[kind]
   se <- summary(scaled)$estimates$std_error
   expect_true(all(is.finite(se)))
   # b moves with a and the shift of x, so compare b through its own map
   other <- kind != "b"
-  expect_equal(unname(se[other] / factor[other]), base[other], tolerance = 1e-6)
+  expect_true(scaled$converged)
+  expect_equal(unname(se[other] / factor[other]), base[other], tolerance = 1e-5)
   ci <- confint(scaled)
   expect_true(all(is.finite(ci)))
   expect_true(all(ci[kind %in% c("nu", "Gamma_diag"), ] > 0))
