@@ -31,9 +31,9 @@
 #' @param seed As in [stats::simulate()]: `NULL` or an integer passed to
 #'   [set.seed()] (the generator's state is restored afterwards), at most
 #'   `.Machine$integer.max` in absolute value.
-#' @param ... Unused.
+#' @param ... Unused; for `summary`, any argument given here is an error.
 #' @return `coef`: the parameter table of [coef.gmoe_params()]. `logLik`: an
-#'   object of class `logLik`. `fitted`, `residuals`: numeric vectors.
+#'   object of class `logLik`. `fitted`: a numeric vector.
 #'   `simulate`: a data frame with `nsim` columns and attribute `"seed"`.
 #'   `summary`: an object of class `summary.gmoe_fit`, whose `estimates`
 #'   is a data frame with one row per free parameter (named as the rows of

@@ -67,7 +67,10 @@
 #' @param B Number of bootstrap refits (only for `method = "bootstrap"`).
 #' @param type `"parametric"` or `"nonparametric"` bootstrap (only for
 #'   `method = "bootstrap"`).
-#' @param ... Not used: any argument given here is an error.
+#' @param x For `print`: the result of `confint(method = "bootstrap")`.
+#' @param digits Number of significant digits to print.
+#' @param ... Not used: any argument given here is an error (for `print`,
+#'   ignored).
 #' @return `vcov`: a symmetric matrix with the parameter names above.
 #'   `confint`: a matrix with one row per parameter and columns for the
 #'   lower and upper ends. For `method = "bootstrap"` it has class
@@ -143,6 +146,7 @@ confint.gmoe_fit <- function(object, parm, level = 0.95, method = c("wald", "boo
   structure(ends[parm, , drop = FALSE], bootstrap = boot, class = "gmoe_confint")
 }
 
+#' @rdname gmoe_fit-uncertainty
 #' @export
 print.gmoe_confint <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
   boot <- attr(x, "bootstrap")
