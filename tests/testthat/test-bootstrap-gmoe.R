@@ -78,3 +78,16 @@ test_that("the bootstrap refuses what it cannot do", {
   fit <- fit_gmoe(sim$x, sim$y, k = 8, control = gmoe_control(max_iter = 0))
   expect_error(confint(fit, method = "bootstrap", B = 5), "k <= 7")
 })
+
+test_that("refits that fail are left out, with a warning that counts them", {
+  # three observations: about one resample in nine repeats a single one,
+  # whose constant covariate no fit accepts
+  fit <- fit_gmoe(c(-1, 0, 1), c(0.5, -0.3, 1.2), k = 1)
+  set.seed(4)
+  expect_warning(ci <- confint(fit, method = "bootstrap", B = 100, type = "nonparametric"),
+                 "of 100 bootstrap refits failed and are left out")
+  boot <- attr(ci, "bootstrap")
+  expect_gt(boot$failed, 0)
+  expect_identical(nrow(boot$estimates), 100L - boot$failed)
+  expect_output(print(ci), sprintf("\\(%d failed, left out\\)", boot$failed))
+})
