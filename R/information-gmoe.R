@@ -23,9 +23,9 @@
 # data in one pass and mapped to the data's units exactly: theta in the
 # data's units is an affine function theta = J theta_u + t of theta in
 # standard units, so score = J^-T score_u and hessian = J^-T hessian_u J^-1.
-# (For vcov(): the inverse of the observed information, -hessian^-1, is the
-# covariance of theta's estimate; the delta method carries it to other
-# parametrisations.)
+# vcov.gmoe_fit() (R/vcov-gmoe.R) inverts the information in standard units
+# (gmoe_information_in_units()), where it is well conditioned in any units,
+# and carries it to coef()'s parameters by the delta method.
 gmoe_information <- function(fit) {
   fit <- check_gmoe_fit(fit, "fit")
   in_units <- gmoe_information_in_units(fit)

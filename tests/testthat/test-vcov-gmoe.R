@@ -97,10 +97,12 @@ test_that("Wald intervals respect the parameter space and use the documented sca
 })
 
 test_that("standard errors match the Monte Carlo spread and intervals cover (small check)", {
-  # 40 data sets here with wide tolerances; the bench runs 200
+  # 100 data sets here, with tolerances of about three Monte Carlo standard
+  # errors (the sd of 100 estimates is within about 7% of its value); the
+  # bench runs 200
   truth <- separated_truth()
   set.seed(7)
-  runs <- lapply(seq_len(40), function(r) {
+  runs <- lapply(seq_len(100), function(r) {
     sim <- rgmoe(2000, truth)
     fit <- fit_gmoe(sim$x, sim$y, k = 2, init = truth)
     list(est = gmoe_natural_values(fit$params), se = sqrt(diag(vcov(fit))), ci = confint(fit))
@@ -109,11 +111,12 @@ test_that("standard errors match the Monte Carlo spread and intervals cover (sma
   se <- sapply(runs, `[[`, "se")
   ratio <- rowMeans(se) / apply(est, 1, sd)
   # pi_1 and pi_2 share their spread; every other ratio is its own
-  expect_true(all(ratio > 0.7 & ratio < 1.4), info = paste(round(ratio, 2), collapse = " "))
+  expect_true(all(ratio > 0.8 & ratio < 1.25), info = paste(round(ratio, 2), collapse = " "))
   target <- gmoe_natural_values(truth)
   cover <- sapply(runs, function(r) r$ci[, 1] <= target & target <= r$ci[, 2])
-  expect_gt(mean(cover), 0.88)
-  expect_lt(mean(cover), 0.99)
+  expect_gt(mean(cover), 0.92)
+  expect_lt(mean(cover), 0.975)
+  expect_true(all(rowMeans(cover) > 0.85))
 })
 
 test_that("a singular information or a degenerate fit gives NA with a warning, never NaN", {
