@@ -1,11 +1,12 @@
 # Standard errors, confidence intervals, bootstrap and prediction intervals
 # of a Gaussian-gated mixture of experts fit, checked by Monte Carlo.
 #
-#   Rscript inst/bench/bench-inference-gmoe.R [data sets = 200] [n = 2000] [bootstrap sets = 20] [B = 199] [workers = 1]
+#   Rscript inst/bench/bench-inference-gmoe.R [data sets = 200] [n = 2000] [bootstrap sets = 20] [B = 199] [workers = 1] [d = 1]
 #
 # Truth: a well-separated two-expert GMoE with one covariate,
 # pi = (0.4, 0.6), c = (-1, 1), Gamma = (0.3, 0.3), a = (1, -1), b = (0, 1),
-# nu = (0.1, 0.2). Each data set is fitted by fit_gmoe(x, y, k = 2) with its
+# nu = (0.1, 0.2); with d = 2, c = (-1, -1), (1, 1), Gamma = 0.3 [1 0.3; 0.3 1] for
+# both, a = (1, 0.5), (-1, 0.5). Each data set is fitted by fit_gmoe(x, y, k = 2) with its
 # defaults (k-means start); the fit's components are matched to the truth's
 # (the bootstrap's k! assignment). Printed:
 #  1. the analytic score and Hessian of one fit against central differences
@@ -31,10 +32,17 @@ n <- if (length(args) >= 2) as.numeric(args[2]) else 2000
 boot_sets <- if (length(args) >= 3) as.numeric(args[3]) else 20
 B <- if (length(args) >= 4) as.numeric(args[4]) else 199
 workers <- if (length(args) >= 5) as.numeric(args[5]) else 1
+d <- if (length(args) >= 6) as.numeric(args[6]) else 1
 if (workers > 1) future::plan(future::multisession, workers = workers)
 
-truth <- gmoe_params(pi = c(0.4, 0.6), c = c(-1, 1), Gamma = c(0.3, 0.3),
-                     a = c(1, -1), b = c(0, 1), nu = c(0.1, 0.2))
+truth <- if (d == 1) {
+  gmoe_params(pi = c(0.4, 0.6), c = c(-1, 1), Gamma = c(0.3, 0.3),
+              a = c(1, -1), b = c(0, 1), nu = c(0.1, 0.2))
+} else {
+  G <- 0.3 * matrix(c(1, 0.3, 0.3, 1), 2, 2)
+  gmoe_params(pi = c(0.4, 0.6), c = rbind(c(-1, -1), c(1, 1)), Gamma = array(c(G, G), c(2, 2, 2)),
+              a = rbind(c(1, 0.5), c(-1, 0.5)), b = c(0, 1), nu = c(0.1, 0.2))
+}
 target <- moerates:::gmoe_natural_values(truth)
 perms <- moerates:::all_permutations(2)
 started <- proc.time()[["elapsed"]]
@@ -60,7 +68,7 @@ diff <- function(f, theta, h) {
 }
 num_score <- diff(loglik, info$theta, 1e-5)
 num_hess <- diff(score, info$theta, 1e-6)
-cat(sprintf("n = %d, %d data sets\n\n", n, sets))
+cat(sprintf("d = %d, n = %d, %d data sets\n\n", d, n, sets))
 cat("1. Analytic derivatives against central differences (a fit one EM step from k-means,",
     "not at a maximum)\n")
 cat(sprintf(paste0("   score:   max |analytic - numeric| = %.2e (max |score| = %.1f; the ",
