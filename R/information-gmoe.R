@@ -23,15 +23,14 @@
 # data in one pass and mapped to the data's units exactly: theta in the
 # data's units is an affine function theta = J theta_u + t of theta in
 # standard units, so score = J^-T score_u and hessian = J^-T hessian_u J^-1.
-# (For vcov(): the inverse of the observed information, -hessian^-1, is the
-# covariance of theta's estimate; the delta method carries it to other
-# parametrisations.)
+# vcov.gmoe_fit() (R/vcov-gmoe.R) inverts the information in standard units
+# (gmoe_information_in_units()), where it is well conditioned in any units,
+# and carries it to coef()'s parameters by the delta method.
 gmoe_information <- function(fit) {
   fit <- check_gmoe_fit(fit, "fit")
-  units <- standard_units(fit$x, fit$y)
-  p_u <- params_to_units(fit$params, units)
-  info <- gmoe_cpp("fit", .gmoe_information_cpp(units$x, units$y, p_u, fit$control$threads,
-                                                fit$diagnostics$kernels == "avx2"))
+  in_units <- gmoe_information_in_units(fit)
+  units <- in_units$units
+  info <- in_units$info
   k <- length(fit$params$pi)
   d <- ncol(fit$params$c)
   jac <- theta_jacobian(units, k, d)
@@ -46,6 +45,18 @@ gmoe_information <- function(fit) {
        theta = stats::setNames(theta, names),
        score = stats::setNames(score, names),
        hessian = hessian)
+}
+
+# The information pass on the fit's standardised data: `units`, the
+# parameters there (`params`) and the pass's `info` (loglik, score, hessian
+# in theta_u). Its numbers are near 1 in any units, which is where the
+# covariance is computed (see gmoe_covariance()).
+gmoe_information_in_units <- function(fit) {
+  units <- standard_units(fit$x, fit$y)
+  p_u <- params_to_units(fit$params, units)
+  info <- gmoe_cpp("fit", .gmoe_information_cpp(units$x, units$y, p_u, fit$control$threads,
+                                                fit$diagnostics$kernels == "avx2"))
+  list(units = units, params = p_u, info = info)
 }
 
 # d theta / d theta_u between the parametrisation in the data's units and in

@@ -3,10 +3,17 @@
 #' `print`, `summary`, `coef`, `logLik` (with `df` and `nobs`, so [AIC()] and
 #' [BIC()] work), `nobs`, `fitted` (the conditional mean
 #' \eqn{E(y | x) = \sum_i g_i(x) (a_i^\top x + b_i)} at the observed
-#' covariates), `residuals` (`y` minus the fitted values) and `simulate`
-#' (new responses at the observed covariates, drawn from \eqn{p(y | x)}).
-#' For formula fits with `na.action = na.exclude`, `fitted` and `residuals`
-#' are padded with `NA` at the rows left out, as for [stats::lm()].
+#' covariates) and `simulate` (new responses at the observed covariates,
+#' drawn from \eqn{p(y | x)}). For formula fits with `na.action =
+#' na.exclude`, `fitted` and `residuals` are padded with `NA` at the rows
+#' left out, as for [stats::lm()]. `residuals`, `predict`: see
+#' [predict.gmoe_fit()]; `vcov`, `confint`: see [gmoe_fit-uncertainty].
+#'
+#' `summary()` gives every free parameter (see [gmoe_fit-uncertainty]) with
+#' its standard error from the observed information and its Wald interval
+#' on a scale that respects the parameter space (logit for the weights, log
+#' for the variances); `NA`, with a warning, where the information is
+#' singular or the fit degenerate.
 #'
 #' **Joint and conditional log-likelihood.** The fit maximises the joint
 #' log-likelihood \eqn{\sum_n \log p(x_n, y_n)}, and `logLik()` returns it
@@ -36,6 +43,7 @@
 #' @param object,x A `gmoe_fit` object (for `print.summary.gmoe_fit`, its
 #'   summary).
 #' @param digits Number of significant digits to print.
+#' @param level For `summary`: the level of the confidence intervals.
 #' @param nsim Number of simulated response vectors.
 #' @param seed As in [stats::simulate()]: `NULL` or an integer passed to
 #'   [set.seed()] (the generator's state is restored afterwards), at most
@@ -43,12 +51,17 @@
 #' @param type For `logLik`: `"joint"` (the default), the log-likelihood
 #'   of \eqn{(x, y)} that the fit maximises, or `"conditional"`, that of
 #'   \eqn{y} given \eqn{x}.
-#' @param ... Unused.
+#' @param ... Unused; for `summary`, any argument given here is an error.
 #' @return `coef`: the parameter table of [coef.gmoe_params()]. `logLik`: an
 #'   object of class `logLik` (and `gmoe_logLik`, whose print says which
 #'   log-likelihood it is), with attributes `df`, `nobs` and `type`.
-#'   `fitted`, `residuals`: numeric vectors. `simulate`: a data frame with `nsim` columns and attribute `"seed"`.
-#'   `summary`: an object of class `summary.gmoe_fit`.
+#'   `fitted`: a numeric vector.
+#'   `simulate`: a data frame with `nsim` columns and attribute `"seed"`.
+#'   `summary`: an object of class `summary.gmoe_fit`, whose `estimates`
+#'   is a data frame with one row per free parameter (named as the rows of
+#'   [vcov.gmoe_fit()]) and columns `component`, `parameter`, `estimate`,
+#'   `std_error`, `lower`, `upper` and `interval` (the scale of the Wald
+#'   interval).
 #' @examples
 #' set.seed(1)
 #' sim <- rgmoe(1000, gmoe_paper_truth(1))
@@ -89,8 +102,10 @@ print.gmoe_fit <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
 
 #' @rdname gmoe_fit-methods
 #' @export
-summary.gmoe_fit <- function(object, ...) {
+summary.gmoe_fit <- function(object, level = 0.95, ...) {
   object <- check_gmoe_fit(object)
+  stop_unused_args("summary.gmoe_fit()", ...)
+  level <- check_level(level)
   ll <- logLik(object)
   comp <- object$diagnostics$components
   comp$hard_count <- tabulate(max.col(object$responsibilities, ties.method = "first"),
@@ -104,8 +119,24 @@ summary.gmoe_fit <- function(object, ...) {
                  kernels = object$diagnostics$kernels, call = object$call,
                  bounds = object$diagnostics$bounds, active_bounds = active_bounds_text(object),
                  passes = object$diagnostics$passes,
-                 remaining_gain = object$diagnostics$remaining_gain),
+                 remaining_gain = object$diagnostics$remaining_gain,
+                 estimates = gmoe_estimate_table(object, level), level = level),
             class = "summary.gmoe_fit")
+}
+
+# Estimates, standard errors and Wald intervals of the free parameters.
+gmoe_estimate_table <- function(fit, level) {
+  cov <- gmoe_covariance(fit)
+  warn_covariance(cov)
+  se <- cov$se
+  ends <- gmoe_wald_intervals(fit, se, level)
+  names <- gmoe_coef_names(fit)
+  where <- regexpr(":", names, fixed = TRUE)
+  data.frame(component = substr(names, 1, where - 1), parameter = substring(names, where + 1),
+             estimate = gmoe_natural_values(fit$params), std_error = unname(se),
+             lower = unname(ends[, 1]), upper = unname(ends[, 2]),
+             interval = unname(gmoe_interval_kinds(fit)), row.names = names,
+             stringsAsFactors = FALSE)
 }
 
 #' @rdname gmoe_fit-methods
@@ -134,8 +165,12 @@ print.summary.gmoe_fit <- function(x, digits = max(3L, getOption("digits") - 3L)
     cat(sprintf("; estimated remaining gain in log-likelihood %.2g", x$remaining_gain))
   }
   cat("\n\n")
-  cat("Parameters:\n")
-  print(x$coefficients, digits = digits)
+  if (is.null(x$estimates)) {
+    cat("Parameters:\n")
+    print(x$coefficients, digits = digits)
+  } else {
+    print_estimate_table(x$estimates, x$level, digits)
+  }
   cat("\nComponents:\n")
   print(x$components, digits = digits, row.names = FALSE)
   if (x$decreases > 0) {
@@ -150,6 +185,22 @@ print.summary.gmoe_fit <- function(x, digits = max(3L, getOption("digits") - 3L)
     cat("\nDegenerate fit: on a bound of the parameter space or with collapsed components.\n")
   }
   invisible(x)
+}
+
+# One block per component: estimate, standard error, interval.
+print_estimate_table <- function(table, level, digits) {
+  cat(sprintf("Estimates, standard errors (observed information) and %g%% intervals:\n",
+              100 * level))
+  shown <- table[c("estimate", "std_error", "lower", "upper", "interval")]
+  names(shown) <- c("estimate", "std. error", sprintf("%g%% %s", 100 * level,
+                                                        c("lower", "upper")), "interval")
+  for (comp in unique(table$component)) {
+    rows <- table$component == comp
+    block <- shown[rows, ]
+    rownames(block) <- table$parameter[rows]
+    cat(comp, ":\n", sep = "")
+    print(block, digits = digits)
+  }
 }
 
 #' @rdname gmoe_fit-methods
@@ -203,14 +254,6 @@ fitted.gmoe_fit <- function(object, ...) {
 
 #' @rdname gmoe_fit-methods
 #' @export
-residuals.gmoe_fit <- function(object, ...) {
-  object <- check_gmoe_fit(object)
-  stats::naresid(object$na.action,
-                 object$y - conditional_mean(object$x, object$params, object$diagnostics$kernels))
-}
-
-#' @rdname gmoe_fit-methods
-#' @export
 simulate.gmoe_fit <- function(object, nsim = 1, seed = NULL, ...) {
   object <- check_gmoe_fit(object)
   p <- object$params
@@ -257,66 +300,4 @@ conditional_mean <- function(x, params, kernels, arg = "object") {
   means <- x %*% t(params$a) + rep(params$b, each = nrow(x))
   means[gates == 0] <- 0
   rowSums(gates * means)
-}
-
-#' Predictions from a fitted Gaussian-gated mixture of experts
-#'
-#' @param object A `gmoe_fit` object.
-#' @param newdata Covariates at which to predict: a matrix (or vector when
-#'   \eqn{d = 1}) with \eqn{d} columns, or a data frame with the covariates of
-#'   the formula for fits made through the formula interface. Missing: the
-#'   observed covariates.
-#' @param type `"mean"`: the conditional mean \eqn{E(y | x)}; `"gate"`: the
-#'   gate probabilities \eqn{g_i(x)} (an \eqn{n \times k}{n x k} matrix);
-#'   `"component"`: the component with the largest gate probability;
-#'   `"density"`: the conditional density \eqn{p(y | x)} at `y`.
-#' @param y Responses for `type = "density"`, one per row of `newdata`; for
-#'   formula fits taken from `newdata` when it holds the response.
-#' @param ... Unused.
-#' @return A numeric vector (`"mean"`, `"density"`), an integer vector
-#'   (`"component"`) or a matrix (`"gate"`). The gates are computed in log
-#'   space with every distance scaled, so they are finite however far
-#'   `newdata` lies from the data (there the component whose gate
-#'   covariance is widest in that direction takes all the weight).
-#' @examples
-#' set.seed(1)
-#' sim <- rgmoe(1000, gmoe_paper_truth(1))
-#' fit <- fit_gmoe(sim$x, sim$y, k = 3)
-#' grid <- seq(-0.3, 0.8, by = 0.1)
-#' predict(fit, grid)
-#' round(predict(fit, grid, type = "gate"), 3)
-#' predict(fit, grid, type = "component")
-#' predict(fit, grid, type = "density", y = rep(0.2, length(grid)))
-#' @export
-predict.gmoe_fit <- function(object, newdata, type = c("mean", "gate", "component", "density"),
-                             y = NULL, ...) {
-  object <- check_gmoe_fit(object)
-  type <- tryCatch(match.arg(type), error = function(e) {
-    stop_arg("type", "must be one of \"mean\", \"gate\", \"component\", \"density\".")
-  })
-  d <- ncol(object$params$c)
-  kernels <- object$diagnostics$kernels
-  if (missing(newdata) || is.null(newdata)) {
-    x <- object$x
-    if (is.null(y)) y <- object$y
-  } else if (!is.null(object$terms) && is.data.frame(newdata)) {
-    x <- formula_newdata(object$terms, newdata, d, gmoe_categorical_reason)
-    if (is.null(y)) y <- formula_response(object$terms, newdata)
-  } else {
-    x <- as_covariates(newdata, "newdata", d)
-  }
-  switch(type,
-    mean = conditional_mean(x, object$params, kernels),
-    gate = {
-      g <- exp(gate_log_probs(x, object$params, kernels, "object"))
-      colnames(g) <- paste0("comp", seq_len(ncol(g)))
-      g
-    },
-    component = max.col(gate_log_probs(x, object$params, kernels, "object"),
-                        ties.method = "first"),
-    density = {
-      if (is.null(y)) stop_arg("y", "is needed for type = \"density\".")
-      exp(gmoe_cpp("object", .gmoe_log_density_cpp(x, as_response(y, nrow(x)), object$params,
-                                                     "conditional", kernels == "avx2")))
-    })
 }

@@ -1,13 +1,3 @@
-# Central differences of f at theta, step h: the gradient (f scalar) or the
-# Jacobian (f vector-valued), one column per coordinate.
-central_diff <- function(f, theta, h = 1e-5) {
-  cols <- lapply(seq_along(theta), function(i) {
-    e <- replace(numeric(length(theta)), i, h)
-    (f(theta + e) - f(theta - e)) / (2 * h)
-  })
-  if (length(cols[[1]]) == 1) unlist(cols) else do.call(cbind, cols)
-}
-
 # A fit on data in other units and with covariates away from 0, one EM
 # step from a start near the truth: not at a maximum, so the score is not
 # zero.
@@ -22,17 +12,6 @@ info_fit <- function(d, k, seed) {
   start$c <- start$c + 0.5
   fit_gmoe(x, y, k, init = in_units_shift(start, c(3, 0.5, 2)[seq_len(d)], 1, 2, -0.5),
            control = gmoe_control(max_iter = 1, accelerate = "none"))
-}
-
-# The GMoE of x' = s x + t, y' = sy y + ty.
-in_units_shift <- function(p, s, t, sy, ty) {
-  k <- length(p$pi)
-  d <- length(s)
-  G <- p$Gamma
-  for (j in seq_len(k)) G[, , j] <- G[, , j] * outer(s, s)
-  a <- p$a * rep(sy / s, each = k)
-  c <- p$c * rep(s, each = k) + t
-  gmoe_params(p$pi, c, G, a, sy * p$b + ty - drop(a %*% rep(t, length.out = d)), p$nu * sy^2)
 }
 
 test_that("the score and the Hessian equal central differences of the log-likelihood", {
