@@ -369,6 +369,14 @@ predict.gmoe_selection <- function(object, ...) stats::predict(selected_fit(obje
 
 #' @rdname gmoe_selection
 #' @export
+vcov.gmoe_selection <- function(object, ...) stats::vcov(selected_fit(object), ...)
+
+#' @rdname gmoe_selection
+#' @export
+confint.gmoe_selection <- function(object, ...) stats::confint(selected_fit(object), ...)
+
+#' @rdname gmoe_selection
+#' @export
 plot.gmoe_selection <- function(x, which = 1:2, ...) {
   x <- check_gmoe_selection(x)
   if (!is.numeric(which) || length(which) < 1 || any(!which %in% 1:2) || anyDuplicated(which)) {

@@ -129,6 +129,8 @@ test_that("the chosen fit is returned by selected_fit() and the methods forward 
   expect_equal(fitted(sel), fitted(fit))
   expect_equal(residuals(sel), residuals(fit))
   expect_equal(predict(sel, c(0, 0.3), type = "gate"), predict(fit, c(0, 0.3), type = "gate"))
+  expect_equal(vcov(sel), vcov(fit))
+  expect_equal(confint(sel), confint(fit))
   expect_length(selected_fit(sel, k = 2)$params$pi, 2)
   expect_error(selected_fit(sel, k = 7), "`k` must be one of the numbers of components fitted")
   expect_error(selected_fit(fit), "`x` must be a `gmoe_selection`")
