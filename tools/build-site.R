@@ -30,7 +30,7 @@ arg_value <- function(name) {
 script <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)[1])
 root <- normalizePath(file.path(dirname(script), ".."))
 out <- arg_value("--out")
-if (is.null(out)) out <- file.path(root, "docs")
+out <- if (is.null(out)) file.path(root, "docs") else normalizePath(out, mustWork = FALSE)
 lib <- arg_value("--lib")
 if (!is.null(lib)) .libPaths(c(normalizePath(lib, mustWork = TRUE), .libPaths()))
 started <- Sys.time()

@@ -150,7 +150,11 @@ function check(ok, what, details = []) {
 
   if (vignettes) {
     const dir = path.resolve(vignettes);
-    const files = fs.readdirSync(dir).filter((f) => f.endsWith(".html")).sort();
+    // the vignettes: the HTML files built from a source next to them (not
+    // R's index.html, which only works in R's help server)
+    const all = fs.readdirSync(dir);
+    const files = all.filter((f) => f.endsWith(".html") &&
+      all.some((g) => g !== f && path.parse(g).name === path.parse(f).name && /^\.R(md|nw)$/i.test(path.extname(g)))).sort();
     console.log(`== the installed vignettes (${dir}) ==`);
     check(files.length > 0, `vignettes: ${files.join(", ")}`);
     for (const f of files) {
