@@ -89,7 +89,7 @@ build_log <- gsub("\033\\[[0-9;]*m", "", readLines(log_file))
 # (knitr's progress bars left out)
 cat(build_log[!grepl("^\\s*\\|", build_log) & nzchar(trimws(build_log))], sep = "\n")
 if (!is.null(build_error)) fail("pkgdown stopped: ", build_error)
-logged <- grep("^\\[WARNING\\]|^Warning( message)?|^Warning in |warning\\(s\\)", build_log, value = TRUE)
+logged <- grep("^\\[WARNING\\]|^Warning|^There (was|were) .*warning", build_log, value = TRUE)
 warnings <- c(warnings, logged)
 if (length(warnings)) {
   fail("the build gave ", length(warnings), " warning(s):\n  ", paste(warnings, collapse = "\n  "))

@@ -5,7 +5,8 @@
 #
 #   1. the GMoE preset, and
 #   2. a user's own study whose functions read a global variable, call a
-#      global helper function and a function of an attached package,
+#      global helper function and a function of an attached package (also
+#      through batchtools_custom with the package's batchtools.conf.R),
 #      give results identical to plan(sequential), and sacct lists their jobs
 #      (each run of the user's study records the SLURM_JOB_ID it ran under,
 #      and those are the jobs sacct lists);
@@ -188,26 +189,40 @@ part("2. a user's study with globals through Slurm", {
                  seed = 1, progress = FALSE)
     }
   }), globalenv())
-  dir <- file.path(out, "user")
-  trace <- file.path(dir, "trace")
-  dir.create(trace, recursive = TRUE)
   assign("trace_dir", file.path(out, "user-sequential-trace"), envir = globalenv())
   dir.create(trace_dir)
   reference <- with_plan(future::sequential, user_study())
-  assign("trace_dir", trace, envir = globalenv())
-  on_slurm <- in_dir(dir, with_plan("slurm", user_study()))
-  runs <- nrow(on_slurm$runs)
-  check(all(on_slurm$runs$status == "ok"), sprintf("every run succeeded (%d runs)", runs))
-  check(identical(on_slurm$results, reference$results),
-        "results identical to plan(sequential): mu, centre() and MASS reached the jobs")
-  jobs <- slurm_jobs(dir, runs)
-  show_jobs(jobs)
-  ran_in <- vapply(list.files(trace, full.names = TRUE), readLines, "")
-  cat(sprintf("  the runs recorded SLURM_JOB_ID %s\n", paste(sort(as.integer(ran_in)), collapse = ", ")))
-  check(nrow(jobs) == runs && all(jobs$state == "COMPLETED"),
-        sprintf("sacct lists %d completed Slurm jobs from the study", runs))
-  check(length(ran_in) == runs && setequal(ran_in, jobs$id),
-        "each run ran inside its own Slurm job, and those are the jobs sacct lists")
+  # through the plan of the tests (batchtools_slurm with the job script),
+  # then through batchtools_custom with the batchtools.conf.R the package
+  # ships as an example
+  conf <- system.file("templates", "batchtools.conf.R", package = "moerates")
+  plans <- list(
+    "batchtools_slurm" = function() with_plan("slurm", user_study()),
+    "batchtools_custom with the shipped batchtools.conf.R" = function() {
+      old <- future::plan(future.batchtools::batchtools_custom, conf.file = conf)
+      on.exit(future::plan(old))
+      user_study()
+    })
+  for (i in seq_along(plans)) {
+    cat(sprintf("  -- plan(%s)\n", names(plans)[i]))
+    dir <- file.path(out, paste0("user-", i))
+    trace <- file.path(dir, "trace")
+    dir.create(trace, recursive = TRUE)
+    assign("trace_dir", trace, envir = globalenv())
+    on_slurm <- in_dir(dir, plans[[i]]())
+    runs <- nrow(on_slurm$runs)
+    check(all(on_slurm$runs$status == "ok"), sprintf("every run succeeded (%d runs)", runs))
+    check(identical(on_slurm$results, reference$results),
+          "results identical to plan(sequential): mu, centre() and MASS reached the jobs")
+    jobs <- slurm_jobs(dir, runs)
+    show_jobs(jobs)
+    ran_in <- vapply(list.files(trace, full.names = TRUE), readLines, "")
+    cat(sprintf("  the runs recorded SLURM_JOB_ID %s\n", paste(sort(as.integer(ran_in)), collapse = ", ")))
+    check(nrow(jobs) == runs && all(jobs$state == "COMPLETED"),
+          sprintf("sacct lists %d completed Slurm jobs from the study", runs))
+    check(length(ran_in) == runs && setequal(ran_in, jobs$id),
+          "each run ran inside its own Slurm job, and those are the jobs sacct lists")
+  }
 })
 
 # --- 3. cancelled half-way, resumed from the checkpoint --------------------
