@@ -4,13 +4,21 @@
 # examples run, every vignette as an article, the news.
 #
 # The pages pkgdown 2.0 writes load their scripts, styles, icons and a
-# MathJax from the web; this site works with no network. So the script
-#   - serves those libraries from the site itself (vendor/: the same
-#     versions, installed with npm from tools/site/package.json, and its own
-#     table of contents, tools/site/toc.js);
+# MathJax from the web; this site works with no network, and everything it
+# serves comes from Debian packages or from this repository. So the script
+#   - serves Font Awesome 4.7 (fonts-font-awesome) for the icons and
+#     clipboard.js (node-clipboard) for the copy buttons from the site
+#     itself (vendor/), next to jQuery and Bootstrap, which pkgdown already
+#     copies there from bslib and jquerylib (r-cran-bslib, r-cran-jquerylib);
+#   - replaces pkgdown.js, which also needs libraries Debian does not have
+#     (headroom.js, fuse.js, autocomplete.js, mark.js, bootstrap-toc), by
+#     the site's own scripts in tools/site/: site.js (what the pages do once
+#     loaded), toc.js (table of contents) and search.js (search box); the
+#     navbar no longer hides while scrolling;
 #   - renders every formula (help pages and articles) as MathML with
 #     pandoc, which browsers display natively, instead of MathJax;
-#   - fails when a page would still load anything from another host.
+#   - fails when a page would still load anything from another host, or
+#     shows an icon that Font Awesome 4.7 does not have.
 # It also fails on any warning of the build (pkgdown's, R's, or pandoc's
 # while rendering the articles) and when an exported function is missing
 # from the reference index.
@@ -19,8 +27,9 @@
 #   --out DIR  where the site goes (default: docs/ in the checkout)
 #   --lib DIR  library holding this checkout's moerates, installed (the
 #              examples and articles run against it); default: R's libraries
-# Needs pkgdown (Debian: r-cran-pkgdown), pandoc, and npm the first time.
-# Check the result in a browser with tools/site/browser-test.js.
+# Needs pkgdown (Debian: r-cran-pkgdown), pandoc, and Debian's
+# fonts-font-awesome and node-clipboard.
+# Check the result in a browser with tools/site/browser-test.py.
 
 args <- commandArgs(trailingOnly = TRUE)
 arg_value <- function(name) {
@@ -43,15 +52,14 @@ for (p in c("pkgdown", "moerates")) {
   if (!requireNamespace(p, quietly = TRUE)) fail("package ", p, " is not installed.")
 }
 
-# --- the browser libraries the pages load, from npm, pinned ----------------
+# --- what the site serves itself, from Debian packages and tools/site/ -------
 site_tools <- file.path(root, "tools", "site")
-wanted <- names(jsonlite::read_json(file.path(site_tools, "package.json"))$dependencies)
-if (!all(dir.exists(file.path(site_tools, "node_modules", wanted)))) {
-  cat("build-site: npm install (tools/site)\n")
-  status <- system2("npm", c("install", "--no-save", "--prefix", shQuote(site_tools)))
-  if (status != 0) fail("npm install in tools/site failed.")
+debian <- c(font_awesome = "/usr/share/fonts-font-awesome",
+            clipboard = "/usr/share/javascript/clipboard/clipboard.js")
+if (!file.exists(file.path(debian[["font_awesome"]], "css", "font-awesome.min.css"))) {
+  fail("Font Awesome 4.7 is missing: install Debian's fonts-font-awesome.")
 }
-modules <- file.path(site_tools, "node_modules")
+if (!file.exists(debian[["clipboard"]])) fail("clipboard.js is missing: install Debian's node-clipboard.")
 
 # --- pkgdown ----------------------------------------------------------------
 # pkgdown asks the web whether the package is on CRAN or Bioconductor, for a
@@ -116,50 +124,80 @@ cat(sprintf("build-site: all %d exports are in the reference index\n", length(ex
 
 # --- serve the libraries from the site --------------------------------------
 vendor <- file.path(out, "vendor")
-dir.create(file.path(vendor, "fontawesome"), recursive = TRUE)
-fa <- file.path(modules, "@fortawesome", "fontawesome-free")
-copied <- file.copy(file.path(fa, c("css", "webfonts")), file.path(vendor, "fontawesome"), recursive = TRUE)
-copied <- c(copied, file.copy(c(file.path(modules, "headroom.js", "dist", c("headroom.min.js", "jQuery.headroom.min.js")),
-            file.path(modules, "clipboard", "dist", "clipboard.min.js"),
-            file.path(modules, "fuse.js", "dist", "fuse.js"),
-            file.path(modules, "autocomplete.js", "dist", "autocomplete.jquery.min.js"),
-            file.path(modules, "mark.js", "dist", "mark.min.js"),
-            file.path(site_tools, "toc.js")),
-          vendor))
+dir.create(file.path(vendor, "font-awesome"), recursive = TRUE)
+# (file.copy() copies what Debian's symbolic links point to)
+copied <- file.copy(file.path(debian[["font_awesome"]], c("css", "fonts")), file.path(vendor, "font-awesome"),
+                    recursive = TRUE)
+own_scripts <- c("toc.js", "search.js", "site.js")
+copied <- c(copied, file.copy(c(debian[["clipboard"]], file.path(site_tools, own_scripts)), vendor))
 if (!all(copied)) fail("could not copy the libraries into ", vendor)
-# What each library the pages load from the web is replaced by (NA: dropped,
-# for MathJax, whose formulas are MathML now).
-local_copy <- c(
-  "font-awesome/[^\"]*/all\\.min\\.css" = "fontawesome/css/all.min.css",
-  "font-awesome/[^\"]*/v4-shims\\.min\\.css" = "fontawesome/css/v4-shims.min.css",
-  "bootstrap-toc[^\"]*\\.js" = "toc.js",
-  "headroom/[^\"]*/headroom\\.min\\.js" = "headroom.min.js",
-  "headroom/[^\"]*/jQuery\\.headroom\\.min\\.js" = "jQuery.headroom.min.js",
-  "clipboard\\.js/[^\"]*/clipboard\\.min\\.js" = "clipboard.min.js",
-  "fuse\\.js/[^\"]*/fuse\\.js" = "fuse.js",
-  "autocomplete\\.js/[^\"]*/autocomplete\\.jquery\\.min\\.js" = "autocomplete.jquery.min.js",
-  "mark\\.js/[^\"]*/mark\\.min\\.js" = "mark.min.js",
-  "[Mm]ath[Jj]ax" = NA)
+unlink(file.path(out, "pkgdown.js"))
+# What the pages load, by address (a regular expression), and what the site
+# serves instead, from vendor/ (nothing: dropped). The libraries named in
+# this script's header are dropped; so are MathJax, whose formulas are
+# MathML now, and respond.js (for Internet Explorer 8). pkgdown.js is the
+# site's own file, the others come from the web.
+served_instead <- list(
+  "^(\\.\\./)*pkgdown\\.js$" = own_scripts,
+  "font-awesome/[^\"]*/all\\.min\\.css" = "font-awesome/css/font-awesome.min.css",
+  "font-awesome/[^\"]*/v4-shims\\.min\\.css" = character(0),
+  "clipboard\\.js/[^\"]*/clipboard\\.min\\.js" = "clipboard.js",
+  "bootstrap-toc|headroom|fuse\\.js|autocomplete\\.js|mark\\.js|respond\\.min\\.js" = character(0),
+  "[Mm]ath[Jj]ax" = character(0))
 
 external <- "(src|href)=\"((https?:|file:)?//[^\"]+)\""
 relink <- function(html, prefix) {
   tags <- gregexpr("<(script|link)\\b[^>]*>(</script>)?", html, perl = TRUE)
   regmatches(html, tags) <- lapply(regmatches(html, tags), function(found) {
     vapply(found, function(tag) {
-      url <- regmatches(tag, regexec(external, tag))[[1]][3]
+      url <- regmatches(tag, regexec("(src|href)=\"([^\"]+)\"", tag))[[1]][3]
       if (is.na(url) || (startsWith(tag, "<link") && !grepl("stylesheet", tag))) return(tag)
-      hit <- which(vapply(names(local_copy), grepl, logical(1), x = url))
+      hit <- which(vapply(names(served_instead), grepl, logical(1), x = url))
       if (!length(hit)) return(tag)
-      to <- local_copy[[hit[1]]]
-      if (is.na(to)) return("")
-      if (startsWith(tag, "<link")) {
-        sprintf("<link rel=\"stylesheet\" href=\"%svendor/%s\">", prefix, to)
-      } else {
-        sprintf("<script src=\"%svendor/%s\"></script>", prefix, to)
-      }
+      to <- served_instead[[hit[1]]]
+      paste(ifelse(endsWith(to, ".css"),
+                   sprintf("<link rel=\"stylesheet\" href=\"%svendor/%s\">", prefix, to),
+                   sprintf("<script src=\"%svendor/%s\"></script>", prefix, to)),
+            collapse = "\n")
     }, character(1), USE.NAMES = FALSE)
   })
   html
+}
+
+# --- icons ------------------------------------------------------------------
+# pkgdown names Font Awesome 5 icons ("fab fa-github") and adds Font Awesome
+# 4's class "fa" next to them; the site serves Font Awesome 4.7, in which
+# most of those icons have the same name. Font Awesome 5's style classes
+# (fab, fas, far) are taken off, since pkgdown's styles give "fab" Font
+# Awesome 5's font, and "fa" is added where it is missing. An icon Font
+# Awesome 4.7 does not have would show as an empty box: the build fails
+# instead, naming it.
+fa_css <- readLines(file.path(debian[["font_awesome"]], "css", "font-awesome.css"), warn = FALSE)
+fa_classes <- function(pattern) unique(unlist(regmatches(fa_css, gregexpr(pattern, fa_css, perl = TRUE))))
+fa_icons <- fa_classes("(?<=\\.)fa-[a-z0-9-]+(?=:before)")
+# (sizes, rotations and the like)
+fa_modifiers <- setdiff(fa_classes("(?<=\\.)fa-[a-z0-9-]+(?![a-z0-9-])"), fa_icons)
+# an icon: an element with the class fa, fab, fas or far
+icon_class <- "class=\"[^\"]*(?<![\\w-])fa[bsr]?(?![\\w-])[^\"]*\""
+class_words <- function(cl) strsplit(trimws(gsub("^class=\"|\"$", "", cl)), "\\s+")[[1]]
+fa4_icons <- function(html) {
+  found <- gregexpr(icon_class, html, perl = TRUE)
+  regmatches(html, found) <- lapply(regmatches(html, found), function(classes) {
+    vapply(classes, function(cl) {
+      words <- unique(setdiff(class_words(cl), c("fab", "fas", "far")))
+      if (!"fa" %in% words) words <- c("fa", words)
+      sprintf("class=\"%s\"", paste(words, collapse = " "))
+    }, "", USE.NAMES = FALSE)
+  })
+  html
+}
+icon_problems <- function(html) {
+  classes <- regmatches(html, gregexpr(icon_class, html, perl = TRUE))[[1]]
+  unlist(lapply(classes, function(cl) {
+    words <- class_words(cl)
+    icons <- setdiff(grep("^fa-", words, value = TRUE), fa_modifiers)
+    if (length(icons) != 1 || !icons %in% fa_icons) paste0("an icon Font Awesome 4.7 does not have: ", cl)
+  }))
 }
 
 # --- formulas as MathML -----------------------------------------------------
@@ -270,7 +308,7 @@ for (i in seq_along(pages)) {
     problems <- c(problems, paste0(pages[i], ": a formula left as TeX"))
   }
   prefix <- strrep("../", lengths(regmatches(pages[i], gregexpr("/", pages[i]))))
-  h <- relink(unmask(m), prefix)
+  h <- fa4_icons(relink(unmask(m), prefix))
   writeLines(h, file.path(out, pages[i]), useBytes = TRUE)
   # what would still come from elsewhere: any script, style sheet, image or
   # frame whose address names a scheme or a host (comments aside)
@@ -278,6 +316,8 @@ for (i in seq_along(pages)) {
   tags <- regmatches(live, gregexpr("<(script|link|img|iframe|source|audio|video|embed)\\b[^>]*>", live, perl = TRUE))[[1]]
   loads <- tags[grepl(external, tags) & !(startsWith(tags, "<link") & !grepl("stylesheet|icon|preload", tags))]
   if (length(loads)) problems <- c(problems, paste0(pages[i], ": ", loads))
+  problems <- c(problems, if (length(icon_problems(live))) paste0(pages[i], ": ", icon_problems(live)))
+  if (grepl("<script[^>]*pkgdown\\.js", live)) problems <- c(problems, paste0(pages[i], ": still loads pkgdown.js"))
 }
 css <- list.files(out, pattern = "\\.css$", recursive = TRUE, full.names = TRUE)
 for (f in css) {
@@ -286,7 +326,8 @@ for (f in css) {
   }
 }
 if (length(problems)) {
-  fail("pages that would need the network:\n  ", paste(problems, collapse = "\n  "))
+  fail("pages that would need the network, or that show a missing icon:\n  ",
+       paste(unique(problems), collapse = "\n  "))
 }
 
 articles <- list.files(file.path(out, "articles"), pattern = "\\.html$")

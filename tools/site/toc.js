@@ -1,8 +1,9 @@
-/* The table of contents in the sidebar of articles and help pages: the
-   Toc.init() that pkgdown.js calls, written for this site so that the site
-   loads nothing from the web. Each h2 of the page becomes a link, with its
-   h3 below it (shown while its h2 is the active one, as pkgdown's styles
-   do); headings marked data-toc-skip are left out. */
+/* The table of contents in the sidebar of articles and help pages, written
+   for this site (pkgdown's pages load bootstrap-toc from the web); site.js
+   calls Toc.init() as pkgdown.js would. Each h2 of the page becomes a link,
+   with its h3 below it (shown while its h2 is the active one, as pkgdown's
+   styles do); headings marked data-toc-skip are left out. The list goes
+   under the sidebar's own heading ("On this page"). */
 window.Toc = {
   init: function (options) {
     var $nav = options.$nav;
@@ -59,6 +60,6 @@ window.Toc = {
         sub.appendChild(item(h));
       }
     });
-    $nav.empty().append(top);
+    $nav.append(top);
   }
 };
