@@ -25,7 +25,10 @@
 #' @param scenarios Which gated scenarios of [cmoe_scenario()] to run.
 #' @param control A [cmoe_control()] object: converged EM by default.
 #' @param seed Seed of the studies (see [rate_study()]).
-#' @param ... Passed to [rate_study()]: `checkpoint`, `progress`, `verbose`.
+#' @param checkpoint `NULL` or a directory: each study is checkpointed in
+#'   its own subdirectory (see [rate_study()]), so an interrupted
+#'   reproduction resumes where it stopped.
+#' @param ... Passed to [rate_study()]: `progress`, `verbose`.
 #' @return Invisibly, the slopes table written to the CSV, with the studies
 #'   in attribute `"studies"`.
 #' @references Yan, F., Nguyen, H., Le, D., Akbarian, P., Ho, N. and
@@ -42,7 +45,7 @@
 #' @export
 reproduce_gated_cmoe <- function(dir, n = round(10^seq(3, 5, length.out = 20)), reps = 40,
                                  scenarios = names(gated_published_slopes),
-                                 control = cmoe_control(), seed = 1, ...) {
+                                 control = cmoe_control(), seed = 1, checkpoint = NULL, ...) {
   if (missing(dir) || !is.character(dir) || length(dir) != 1 || is.na(dir)) {
     stop_arg("dir", "must be one directory path for the CSV and the figures.")
   }
@@ -59,7 +62,8 @@ reproduce_gated_cmoe <- function(dir, n = round(10^seq(3, 5, length.out = 20)), 
   studies <- list()
   rows <- list()
   for (name in scenarios) {
-    study <- cmoe_study(name, n = n, reps = reps, control = control, seed = seed, ...)
+    study <- cmoe_study(name, n = n, reps = reps, control = control, seed = seed,
+                        checkpoint = if (!is.null(checkpoint)) file.path(checkpoint, name), ...)
     studies[[name]] <- study
     slopes <- rate_slopes(study, metrics = metrics)
     published <- gated_published_slopes[[name]][slopes$metric]
