@@ -1,8 +1,10 @@
 #' Density of a contaminated mixture of experts
 #'
 #' The conditional density
-#' \eqn{p(y | x) = (1 - \lambda) f_0(y | x) + \lambda\, \phi(y; h(a^\top x + b), \nu)}{p(y | x) = (1 - lambda) f0(y | x) + lambda phi(y; h(a'x + b), nu)},
-#' computed in log space (so it stays accurate far in the tails).
+#' \eqn{p(y | x) = (1 - s(x)) f_0(y | x) + s(x)\, \phi(y; h(x, \eta), \nu)}{p(y | x) = (1 - s(x)) f0(y | x) + s(x) phi(y; h(x, eta), nu)},
+#' with the prompt's weight \eqn{s(x)} constant (\eqn{\lambda}) or the
+#' sigmoid gate (see [cmoe_params()]), computed in log space (so it stays
+#' accurate far in the tails).
 #'
 #' @param x Covariates: an \eqn{n \times d}{n x d} matrix, or a vector when
 #'   \eqn{d = 1}.
@@ -18,6 +20,9 @@
 #' dcmoe(c(0, 0, 0), c(-1, 0, 1), truth, f0)
 #' # integrates to one in y
 #' integrate(function(y) dcmoe(rep(0.5, length(y)), y, truth, f0), -Inf, Inf)
+#' # the sigmoid gate
+#' gated <- cmoe_params(eta = c(-1, 1), nu = 0.5, gate = "sigmoid", beta = 2, tau = -1)
+#' dcmoe(c(-1, 0, 1), c(0, 0, 0), gated, f0)
 #' @export
 dcmoe <- function(x, y, params, pretrained, log = FALSE) {
   params <- check_cmoe_params(params)
@@ -37,7 +42,7 @@ dcmoe <- function(x, y, params, pretrained, log = FALSE) {
 # decay there (see tail_posterior()); without `pretrained` it is NA.
 cmoe_evaluate <- function(x, y, logf0, params, pretrained = NULL,
                           kernels = getOption("moerates.kernels", "auto")) {
-  out <- .cmoe_log_density_cpp(x, y, logf0, params$expert, params,
+  out <- .cmoe_log_density_cpp(x, y, logf0, params$expert, cmoe_core_params(params),
                                kernel_path(kernels) == "avx2")
   # both terms -Inf: the portable and AVX2 code disagree on 0 / 0, so decide here
   lost <- which(is.nan(out$logdens) | is.nan(out$posterior) | out$logdens == -Inf)
@@ -52,10 +57,10 @@ cmoe_evaluate <- function(x, y, logf0, params, pretrained = NULL,
 # The posterior where both densities underflow, from the order of magnitude
 # of each -log density (log(z^2 / 2) for a Gaussian, log|z| for a Laplace,
 # with z the standardised residual): the component whose -log density is of the
-# smaller order dominates; equal orders leave the prior weight lambda. A
+# smaller order dominates; equal orders leave the prior weight s(x). A
 # user's log f0 of -Inf means f0 = 0 exactly, where the prompt wins.
 tail_posterior <- function(x, y, logf0, params, pretrained) {
-  prompt_z <- abs(y - expert_mean(params$expert, params$eta, x)) / sqrt(params$nu)
+  prompt_z <- abs(y - prompt_mean(params, x)) / sqrt(params$nu)
   prompt_order <- 2 * log(prompt_z) - log(2)
   prompt_order[is.nan(prompt_order)] <- Inf
   f0_order <- if (pretrained$family == "user") {
@@ -65,5 +70,5 @@ tail_posterior <- function(x, y, logf0, params, pretrained) {
     order <- switch(pretrained$family, gaussian = 2 * log(z) - log(2), log(z))
     replace(order, is.nan(order), Inf)
   }
-  ifelse(prompt_order < f0_order, 1, ifelse(prompt_order > f0_order, 0, params$lambda))
+  ifelse(prompt_order < f0_order, 1, ifelse(prompt_order > f0_order, 0, cmoe_weight(params, x)))
 }

@@ -24,8 +24,10 @@
 #'   close to \eqn{f_0}{f0}); `inst/bench/bench-cmoe.R` measures it.
 #'   `"none"`: plain EM, one EM step per iteration.
 #' @param mstep_iter For a nonlinear prompt expert: the largest number of
-#'   Levenberg-Marquardt steps in each M-step. Each step is accepted only if
-#'   it lowers the weighted residual sum of squares, so the log-likelihood
+#'   Levenberg-Marquardt steps in each M-step, each accepted only if it
+#'   lowers the weighted residual sum of squares; for the sigmoid gate, also
+#'   the largest number of Newton steps of its logistic regression, each
+#'   halved until it does not lower that objective. So the log-likelihood
 #'   never decreases whatever the value. One step per M-step (a generalised
 #'   EM) is the default because, measured, more steps hardly reduce the
 #'   number of EM iterations but each costs about half an iteration.
@@ -44,6 +46,15 @@
 #'   instructions, as for [gmoe_control()], whose `kernels` documents what
 #'   the choice means for reproducibility across machines. The fit records
 #'   the path it ran in `$diagnostics$kernels`.
+#' @param gate_bound For the sigmoid gate: its slope per standard deviation
+#'   of each covariate (per root mean square, for an expert without
+#'   intercept) and its value at the covariates' means are kept in
+#'   `[-gate_bound, gate_bound]`, a compact parameter space as the theory
+#'   assumes. Where the prompt is close to \eqn{f_0}{f0} the likelihood is
+#'   nearly flat in the gate and can rise without end as the gate turns
+#'   into a step; the bound keeps the estimate finite, and a fit that ends on
+#'   it is reported by [is_degenerate()]; a start outside the bound begins
+#'   on it. `Inf` for none.
 #' @return A list of class `cmoe_control`.
 #' @seealso [fit_cmoe()].
 #' @examples
@@ -52,7 +63,7 @@
 #' @export
 cmoe_control <- function(max_iter = 5000, tol = 1e-12, accelerate = c("squarem", "none"),
                          mstep_iter = 1, lambda_bound = 1e-8, var_floor = 1e-8,
-                         kernels = getOption("moerates.kernels", "auto")) {
+                         kernels = getOption("moerates.kernels", "auto"), gate_bound = 30) {
   max_iter <- check_count(max_iter, "max_iter", min = 0)
   if (!is.character(accelerate) || !length(accelerate) %in% c(1, 2) ||
       !all(accelerate %in% c("squarem", "none"))) {
@@ -71,9 +82,11 @@ cmoe_control <- function(max_iter = 5000, tol = 1e-12, accelerate = c("squarem",
   var_floor <- check_positive(var_floor, "var_floor", len = 1)
   if (var_floor >= 1) stop_arg("var_floor", "must be in (0, 1).")
   kernels <- check_kernels(kernels)
+  gate_bound <- check_positive(gate_bound, "gate_bound", len = 1)
   structure(list(max_iter = max_iter, tol = tol, accelerate = accelerate,
                  mstep_iter = mstep_iter,
-                 lambda_bound = lambda_bound, var_floor = var_floor, kernels = kernels),
+                 lambda_bound = lambda_bound, var_floor = var_floor, kernels = kernels,
+                 gate_bound = gate_bound),
             class = "cmoe_control")
 }
 
@@ -89,16 +102,22 @@ print.cmoe_control <- function(x, ...) {
 #'
 #' Maximum-likelihood fit of the prompt of
 #' \deqn{p(y | x) = (1 - \lambda) f_0(y | x) + \lambda\, \phi(y; h(a^\top x + b), \nu)}{p(y | x) = (1 - lambda) f0(y | x) + lambda phi(y; h(a'x + b), nu)}
-#' with the pre-trained \eqn{f_0}{f0} frozen, by the EM algorithm written in
-#' C++. \eqn{\log f_0}{log f0} is evaluated once, at the data, before the EM
-#' starts.
+#' with the pre-trained \eqn{f_0}{f0} frozen, or of its input-gated form
+#' with the sigmoid gate \eqn{s(x) = 1 / (1 + \exp(-(\beta^\top x + \tau)))}{s(x) = 1 / (1 + exp(-(beta'x + tau)))}
+#' in place of \eqn{\lambda} (`gate = "sigmoid"`, see [cmoe_params()]), by
+#' the EM algorithm written in C++. \eqn{\log f_0}{log f0} is evaluated
+#' once, at the data, before the EM starts.
 #'
 #' Each EM step: the E-step computes the posterior prompt probabilities
 #' \eqn{w_i} in log space; the M-step sets \eqn{\lambda = \bar w}{lambda = mean(w)},
 #' fits \eqn{\eta} by weighted least squares (in closed form for a linear
 #' expert; for a sigmoid or tanh expert by Levenberg-Marquardt steps, each
 #' accepted only if it lowers the weighted sum of squares) and sets
-#' \eqn{\nu} to the weighted mean squared residual. The log-likelihood
+#' \eqn{\nu} to the weighted mean squared residual. With the sigmoid gate,
+#' \eqn{(\beta, \tau)} are instead updated by the weighted logistic
+#' regression of the posterior probabilities (soft labels) on \eqn{(x, 1)}:
+#' Newton steps, each halved until this concave objective does not drop
+#' (at most `mstep_iter` of them, see [cmoe_control()]). The log-likelihood
 #' therefore never decreases; the number of (rounding-level) decreases is
 #' recorded in `$diagnostics`. By default the EM steps are accelerated by
 #' SQUAREM with a safeguard that keeps this property (see [cmoe_control()]).
@@ -116,7 +135,10 @@ print.cmoe_control <- function(x, ...) {
 #' start is neutral: \eqn{\lambda = 1/2}{lambda = 1/2}, zero slopes (and the
 #' mean of `y` as intercept of a linear prompt), \eqn{\nu} the variance of
 #' `y`. Further starts take the M-step on random fifths of the data. The
-#' start value of \eqn{\lambda} is kept within \eqn{[0.1, 0.9]}. The fit
+#' start value of \eqn{\lambda} is kept within \eqn{[0.1, 0.9]}. With the
+#' sigmoid gate, the neutral start has \eqn{\beta = 0}{beta = 0} and
+#' \eqn{\tau = 0}{tau = 0}, and the other starts take the gate's Newton
+#' steps from there on the same weights. The fit
 #' with the highest log-likelihood is returned. A [cmoe_params()] object is
 #' used as it is. Sigmoid and tanh prompts have local maxima (one is a
 #' prompt that saturates into a step function), so for them several starts
@@ -124,7 +146,9 @@ print.cmoe_control <- function(x, ...) {
 #' `-Inf` is refused.
 #'
 #' **Units.** EM runs on centred and scaled covariates and, for a linear
-#' prompt, a centred and scaled response (with \eqn{\log f_0}{log f0}
+#' prompt, a centred and scaled response (an expert without intercept is
+#' fitted on covariates and response scaled but not centred, which keeps
+#' its form; with \eqn{\log f_0}{log f0}
 #' shifted by the log of the scale, which leaves the likelihood unchanged up
 #' to a constant); the estimates are mapped back. So the fit does not depend
 #' on the units of `x`, nor, for a linear prompt and a pre-trained model
@@ -156,8 +180,9 @@ print.cmoe_control <- function(x, ...) {
 #' \eqn{h(a^\top x + b)}{h(a'x + b)} are functions of numeric covariates, and
 #' dummy columns made behind your back would silently change the meaning of
 #' `eta0`; code them as numeric columns yourself if that is what you mean.
-#' The formula must keep its intercept (the prompt has its own \eqn{b}) and
-#' have no offset. The covariates' names name the slopes in [coef()]
+#' The formula must keep its intercept (the prompt has its own \eqn{b}, the
+#' gate its own \eqn{\tau}; an expert without \eqn{b} is asked for by
+#' `intercept = FALSE`) and have no offset. The covariates' names name the slopes in [coef()]
 #' (`a_wt`, `a_hp`), as they do for a matrix or data frame `x` with column
 #' names (unnamed columns give `a1`, `a2`, ...).
 #'
@@ -181,8 +206,12 @@ print.cmoe_control <- function(x, ...) {
 #'   the columns of `x` (for a formula, of its model matrix).
 #' @param expert Structure of the prompt expert: `"linear"`, `"sigmoid"` or
 #'   `"tanh"`.
+#' @param gate The prompt's weight: `"constant"` (\eqn{\lambda}) or
+#'   `"sigmoid"` (the gate \eqn{s(x)}), see [cmoe_params()].
+#' @param intercept `TRUE` if the prompt expert has the intercept \eqn{b};
+#'   `FALSE` for \eqn{h(a^\top x)}{h(a'x)}.
 #' @param init `NULL` (data-driven starts) or a [cmoe_params()] start with
-#'   the same expert and \eqn{d}.
+#'   the same expert, gate, intercept and \eqn{d}.
 #' @param n_starts Number of starts when `init = NULL`.
 #' @param control A [cmoe_control()] object.
 #' @param verbose If `TRUE`, report each start through [message()].
@@ -196,8 +225,8 @@ print.cmoe_control <- function(x, ...) {
 #'   [stats::lm()]: [stats::na.omit()] (the factory-fresh default),
 #'   [stats::na.exclude()] or [stats::na.fail()].
 #' @param ... For the formula method, the arguments of the default method
-#'   (`expert`, `init`, `n_starts`, `control`, `verbose`); anything else is
-#'   an error.
+#'   (`expert`, `gate`, `intercept`, `init`, `n_starts`, `control`,
+#'   `verbose`); anything else is an error.
 #' @return An object of class `cmoe_fit`: a list with `params` (a
 #'   [cmoe_params()]), `loglik` (weighted, with `weights`), `loglik_trace`
 #'   (at the start and after each iteration), `iterations`, `converged`,
@@ -231,13 +260,21 @@ print.cmoe_control <- function(x, ...) {
 #' truth_tanh <- cmoe_params(0.4, c(3, 0), 0.1, expert = "tanh")
 #' sim <- rcmoe(2000, truth_tanh, f0)
 #' fit_cmoe(sim$x, sim$y, f0, expert = "tanh", n_starts = 3)
+#'
+#' # the sigmoid gate with a tanh expert without intercept
+#' gated <- cmoe_params(eta = -2, nu = 0.05, expert = "tanh", gate = "sigmoid",
+#'                      beta = 1, tau = 0.5, intercept = FALSE)
+#' sim <- rcmoe(2000, gated, f0)
+#' fit_cmoe(sim$x, sim$y, f0, expert = "tanh", gate = "sigmoid", intercept = FALSE,
+#'          init = gated)
 #' @export
 fit_cmoe <- function(x, ...) UseMethod("fit_cmoe")
 
 #' @rdname fit_cmoe
 #' @export
 fit_cmoe.default <- function(x, y, pretrained, expert = "linear", init = NULL, n_starts = 1,
-                             control = cmoe_control(), verbose = FALSE, weights = NULL, ...) {
+                             control = cmoe_control(), verbose = FALSE, weights = NULL, ...,
+                             gate = "constant", intercept = TRUE) {
   formula_only <- intersect(dots_names(...), c("subset", "na.action"))
   if (length(formula_only) > 0) {
     stop_arg(formula_only[1], "belongs to the formula interface, fit_cmoe(y ~ x1 + x2, data, ",
@@ -254,8 +291,11 @@ fit_cmoe.default <- function(x, y, pretrained, expert = "linear", init = NULL, n
   y <- as_response(y, n)
   weights <- check_case_weights(weights, n)
   expert <- check_expert(expert, "expert")
-  if (n < d + 3) {
-    stop_arg("x", "has ", n, " row(s); the prompt has d + 3 = ", d + 3,
+  gate <- check_gate(gate, "gate")
+  check_flag(intercept, "intercept")
+  free <- cmoe_free_count(d, gate, intercept)
+  if (n < free) {
+    stop_arg("x", "has ", n, " row(s); the model has ", free,
              " free parameters, so at least that many observations are needed.")
   }
   if (min(y) == max(y)) stop_arg("y", "is constant; the prompt expert needs it to vary.")
@@ -264,9 +304,11 @@ fit_cmoe.default <- function(x, y, pretrained, expert = "linear", init = NULL, n
   check_flag(verbose, "verbose")
   if (!is.null(init)) {
     init <- check_cmoe_params(init, "init")
-    if (init$expert != expert || length(init$eta) != d + 1) {
-      stop_arg("init", "must have the prompt's expert (\"", expert, "\") and d = ",
-               d, ", not \"", init$expert, "\" and d = ", length(init$eta) - 1, ".")
+    if (init$expert != expert || cmoe_d(init) != d || init$gate != gate ||
+        init$intercept != intercept) {
+      stop_arg("init", "must have the prompt's expert (\"", expert, "\"), gate (\"", gate,
+               "\"), intercept (", intercept, ") and d = ", d, ", not \"", init$expert,
+               "\", \"", init$gate, "\", ", init$intercept, " and d = ", cmoe_d(init), ".")
     }
     if (n_starts > 1) {
       warning("`n_starts` is ignored when `init` is a cmoe_params start.", call. = FALSE)
@@ -274,7 +316,7 @@ fit_cmoe.default <- function(x, y, pretrained, expert = "linear", init = NULL, n
     }
   }
   logf0 <- pretrained_logdensity(pretrained, x, y)
-  frame <- cmoe_frame(x, y, logf0, expert, weights)
+  frame <- cmoe_frame(x, y, logf0, expert, weights, intercept, gate)
   check_response_scale(frame, y, expert, control$var_floor)
   if (length(frame$aliased) > 0) {
     warning("`x` has column(s) ", paste(names(frame$aliased), collapse = ", "),
@@ -292,8 +334,8 @@ fit_cmoe.default <- function(x, y, pretrained, expert = "linear", init = NULL, n
     stop_arg("y", "has observations to which f0 gives zero density and that no start's ",
              "prompt reaches; check the pre-trained model.")
   }
-  start <- if (is.null(init)) from_internal(frame, run$start, expert) else init
-  params <- if (run$res$iterations == 0) start else from_internal(frame, run$res$params, expert)
+  start <- if (is.null(init)) from_internal(frame, run$start) else init
+  params <- if (run$res$iterations == 0) start else from_internal(frame, run$res$params)
   call <- match.call()
   call[[1L]] <- as.name("fit_cmoe")
   fit <- new_cmoe_fit(run$res, params, start, run$final, x, y, weights, logf0, frame$aliased,
@@ -349,9 +391,15 @@ cmoe_maximise <- function(frame, expert, starts, control, verbose = FALSE, fixed
 # by n log(sy) (by sum(weights) log(sy) with case weights). A nonlinear
 # prompt's mean has a fixed range, so its y stays. The case weights travel
 # with the frame: `weights` is numeric(0) without them, as the C++ core takes it.
-cmoe_frame <- function(x, y, logf0, expert, weights = NULL) {
+cmoe_frame <- function(x, y, logf0, expert, weights = NULL, intercept = TRUE,
+                       gate = "constant") {
   d <- ncol(x)
   moments <- vapply(seq_len(d), function(j) location_scale(x[, j]), numeric(2))
+  if (!intercept) {
+    # h(a'x) keeps its form only if x is not shifted: scale by the root mean square
+    moments[1, ] <- 0
+    moments[2, ] <- sqrt(colMeans(x^2))
+  }
   constant <- moments[2, ] == 0
   moments[2, constant] <- 1
   u <- t((t(x) - moments[1, ]) / moments[2, ])
@@ -372,6 +420,7 @@ cmoe_frame <- function(x, y, logf0, expert, weights = NULL) {
   }
   if (expert == "linear") {
     y_moments <- location_scale(y)
+    if (!intercept) y_moments <- c(0, sqrt(mean(y^2)))
     v <- (y - y_moments[1]) / y_moments[2]
     v_var <- 1
   } else {
@@ -385,7 +434,8 @@ cmoe_frame <- function(x, y, logf0, expert, weights = NULL) {
        logf0 = logf0 + log(y_moments[2]), kept = kept, aliased = aliased, labels = labels, g = g,
        x_center = moments[1, ], x_scale = moments[2, ], y_center = y_moments[1],
        y_scale = y_moments[2], v_var = v_var,
-       weights = if (is.null(weights)) numeric(0) else weights,
+       weights = if (is.null(weights)) numeric(0) else weights, expert = expert,
+       intercept = intercept, gate = gate,
        total_weight = if (is.null(weights)) length(y) else sum(weights))
 }
 
@@ -449,22 +499,29 @@ to_internal <- function(frame, params) {
   d <- length(frame$x_center)
   a <- params$eta[seq_len(d)]
   coefs <- drop(frame$g %*% (a * frame$x_scale))
-  coefs[1] <- coefs[1] + params$eta[[d + 1]] + sum(a * frame$x_center)
-  list(lambda = params$lambda,
-       eta = c(coefs[-1], coefs[1] - frame$y_center) / frame$y_scale,
-       nu = params$nu / frame$y_scale^2)
+  if (params$intercept) coefs[1] <- coefs[1] + params$eta[[d + 1]] + sum(a * frame$x_center)
+  gate <- numeric(0)
+  if (params$gate == "sigmoid") {
+    gate <- drop(frame$g %*% (params$beta * frame$x_scale))
+    gate <- c(gate[-1], gate[1] + params$tau + sum(params$beta * frame$x_center))
+  }
+  list(lambda = if (params$gate == "constant") params$lambda else 0.5,
+       eta = c(coefs[-1], if (params$intercept) coefs[1] - frame$y_center) / frame$y_scale,
+       nu = params$nu / frame$y_scale^2, gate = gate, intercept = params$intercept)
 }
 
 # Internal parameters back in the user's units, refused where a double
 # cannot hold them.
-from_internal <- function(frame, p, expert) {
+from_internal <- function(frame, p) {
   d <- length(frame$x_center)
   k <- length(frame$kept)
   slopes <- p$eta[seq_len(k)]
   a <- numeric(d)
   a[frame$kept] <- slopes * frame$y_scale / frame$x_scale[frame$kept]
-  b <- p$eta[[k + 1]] * frame$y_scale + frame$y_center -
-    sum(a[frame$kept] * frame$x_center[frame$kept])
+  b <- if (frame$intercept) {
+    p$eta[[k + 1]] * frame$y_scale + frame$y_center -
+      sum(a[frame$kept] * frame$x_center[frame$kept])
+  } else 0
   nu <- p$nu * frame$y_scale^2
   lost <- frame$kept[!is.finite(a[frame$kept]) | (a[frame$kept] == 0 & slopes != 0)]
   if (length(lost) > 0) {
@@ -477,11 +534,29 @@ from_internal <- function(frame, p, expert) {
              format(nu, digits = 3), ") beyond the range of a double; express y in other ",
              "units (and the pre-trained model with it).")
   }
-  cmoe_params(p$lambda, c(a, b), nu, expert)
+  if (frame$gate == "constant") {
+    return(cmoe_params(p$lambda, c(a, if (frame$intercept) b), nu, frame$expert,
+                       intercept = frame$intercept))
+  }
+  beta <- numeric(d)
+  beta[frame$kept] <- p$gate[seq_len(k)] / frame$x_scale[frame$kept]
+  tau <- p$gate[[k + 1]] - sum(beta[frame$kept] * frame$x_center[frame$kept])
+  if (!all(is.finite(c(beta, tau)))) {
+    stop_arg("x", "is on a scale that leaves the gate's slopes beyond the range of a double; ",
+             "express x in other units.")
+  }
+  cmoe_params(eta = c(a, if (frame$intercept) b), nu = nu, expert = frame$expert,
+              gate = "sigmoid", beta = beta, tau = tau, intercept = frame$intercept)
+}
+
+# Free parameters: the weight lambda or the gate's d + 1, the expert's
+# d (+ 1 with intercept), and nu.
+cmoe_free_count <- function(d, gate, intercept) {
+  (if (gate == "constant") 1 else d + 1) + d + intercept + 1
 }
 
 cmoe_bounds <- function(frame, control) {
-  c(control$lambda_bound, control$var_floor * frame$v_var)
+  c(control$lambda_bound, control$var_floor * frame$v_var, control$gate_bound)
 }
 
 # The starts of a fit, internal: `init` as it is, else the data-driven ones
@@ -494,8 +569,12 @@ cmoe_start_list <- function(frame, expert, init, n_starts, control) {
 cmoe_starts <- function(frame, expert, n_starts, control, bounds) {
   n <- nrow(frame$u)
   k <- ncol(frame$u)
-  neutral <- list(lambda = 0.5, eta = c(rep(0, k), if (expert == "linear") mean(frame$v) else 0),
-                  nu = frame$v_var)
+  neutral <- list(lambda = 0.5,
+                  eta = c(rep(0, k), if (frame$intercept) {
+                    if (expert == "linear") mean(frame$v) else 0
+                  }),
+                  nu = frame$v_var, gate = if (frame$gate == "sigmoid") numeric(k + 1) else numeric(0),
+                  intercept = frame$intercept)
   from_weights <- function(w) {
     p <- .cmoe_mstep_cpp(frame$u, frame$v, w, expert, neutral, control$mstep_iter, bounds,
                          frame$weights, kernel_path(control$kernels, "control$kernels") == "avx2")
@@ -517,7 +596,7 @@ new_cmoe_fit <- function(res, params, start, start_logliks, x, y, weights, logf0
   trace <- res$loglik
   # 1 - (1 - bound) is not bound in floating point: compare on each side.
   margin <- control$lambda_bound * (1 + 1e-6)
-  lambda <- params$lambda
+  lambda <- if (params$gate == "constant") params$lambda else 0.5
   structure(list(
     params = params,
     loglik = trace[length(trace)],
@@ -526,7 +605,11 @@ new_cmoe_fit <- function(res, params, start, start_logliks, x, y, weights, logf0
     converged = res$converged,
     posterior = res$posterior,
     diagnostics = list(lambda_at_bound = lambda <= margin || lambda >= 1 - margin,
+                       gate_at_bound = length(res$params$gate) > 0 &&
+                         max(abs(res$params$gate)) >= control$gate_bound * (1 - 1e-9),
                        lambda_bound_hits = res$lambda_bound_hits,
+                       gate_stalls = res$gate_stalls,
+                       gate_bound_hits = res$gate_bound_hits,
                        nu_floor_hits = res$nu_floor_hits,
                        prompt_empty = res$prompt_empty,
                        decreases = res$decreases,
@@ -557,6 +640,11 @@ warn_cmoe_fit <- function(fit) {
                     format(lambda),
                     if (lambda < 0.5) "the data show no prompt" else "the data show no pre-trained model"),
             call. = FALSE)
+  }
+  if (isTRUE(fit$diagnostics$gate_at_bound)) {
+    warning("the gate ended on its bound (gate_bound = ", format(fit$control$gate_bound),
+            "): the likelihood is nearly flat in the gate; see ?cmoe_control and ",
+            "?is_degenerate.", call. = FALSE)
   }
   if (fit$diagnostics$nonfinite) {
     warning("EM stopped at a step with a non-finite log-likelihood; the last finite iterate is returned.",

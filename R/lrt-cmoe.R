@@ -121,6 +121,10 @@
 prompt_test <- function(fit, B = 199, n_starts = NULL) {
   data_name <- paste(deparse(substitute(fit), width.cutoff = 500L), collapse = " ")
   fit <- check_cmoe_fit(fit, "fit")
+  if (fit$params$gate != "constant") {
+    stop_arg("fit", "has the sigmoid gate; prompt_test() tests lambda = 0 of the constant ",
+             "gate (fit with gate = \"constant\").")
+  }
   B <- check_count(B, "B")
   pretrained <- fit$pretrained
   if (pretrained$family == "user" && is.null(pretrained$simulate)) {
@@ -171,7 +175,7 @@ cmoe_lr <- function(loglik, lambda, logf0, fit) {
 # responses y at the fit's covariates, and its LR.
 cmoe_refit_lr <- function(fit, y, logf0, init, n_starts) {
   expert <- fit$params$expert
-  frame <- cmoe_frame(fit$x, y, logf0, expert, fit$weights)
+  frame <- cmoe_frame(fit$x, y, logf0, expert, fit$weights, fit$params$intercept)
   starts <- cmoe_start_list(frame, expert, init, n_starts, fit$control)
   run <- cmoe_maximise(frame, expert, starts, fit$control)
   cmoe_lr(max(run$final), run$res$params$lambda, logf0, fit)
@@ -209,7 +213,7 @@ print.cmoe_prompt_test <- function(x, ...) {
 cmoe_lambda_interval <- function(fit, level, test) {
   expert <- fit$params$expert
   control <- fit$control
-  frame <- cmoe_frame(fit$x, fit$y, fit$logf0, expert, fit$weights)
+  frame <- cmoe_frame(fit$x, fit$y, fit$logf0, expert, fit$weights, fit$params$intercept)
   starts <- c(list(to_internal(frame, fit$params)),
               cmoe_start_list(frame, expert, NULL, 1, control))
   cut <- stats::qchisq(level, 1)

@@ -2,11 +2,15 @@
 #'
 #' `print`, `summary` (estimates, standard errors and confidence intervals,
 #' with the test of no prompt when given), `coef` (\eqn{\lambda}, the slopes
-#' \eqn{a}, \eqn{b}, \eqn{\nu}), `vcov`, `confint`, `logLik` (with `df`
-#' \eqn{= d + 3} and `nobs`, so [AIC()] and [BIC()] work), `nobs`, `fitted`
+#' \eqn{a}, \eqn{b}, \eqn{\nu}; with the sigmoid gate \eqn{\beta} and
+#' \eqn{\tau} in place of \eqn{\lambda}, named `beta_wt`, ..., `tau`; no
+#' \eqn{b} for an expert without intercept), `vcov`, `confint`, `logLik`
+#' (with `df` the number of free parameters, \eqn{d + 3} for the constant
+#' gate, and `nobs`, so [AIC()] and [BIC()] work), `nobs`, `fitted`
 #' (the conditional mean
-#' \eqn{(1 - \lambda) E_{f_0}(y | x) + \lambda h(a^\top x + b)}{(1 - lambda) E_f0(y | x) + lambda h(a'x + b)}
-#' at the observed covariates), `residuals` and `simulate` (new responses at
+#' \eqn{(1 - s(x)) E_{f_0}(y | x) + s(x) h(x, \eta)}{(1 - s(x)) E_f0(y | x) + s(x) h(x, eta)},
+#' \eqn{s(x)} the prompt's weight, \eqn{\lambda} or the gate, at the
+#' observed covariates), `residuals` and `simulate` (new responses at
 #' the observed covariates). The slopes are named after the covariates
 #' (`a_wt`; `a1`, `a2`, ... for unnamed columns).
 #'
@@ -34,7 +38,9 @@
 #' \eqn{1 - } `level`, and the profile's lower end otherwise; without a test
 #' it is `NA`. Where the test does not reject, the prompt's \eqn{a}, \eqn{b}
 #' and \eqn{\nu} are those of a component the data may not contain, and
-#' their intervals mean little; `summary()` says so.
+#' their intervals mean little; `summary()` says so. With the sigmoid gate,
+#' \eqn{\beta} and \eqn{\tau} get Wald intervals (and [prompt_test()],
+#' which tests \eqn{\lambda = 0}{lambda = 0}, does not apply).
 #'
 #' **Weights.** For a fit with case weights (see [fit_cmoe()]) the
 #' log-likelihood is the weighted one and `nobs()` is the sum of the
@@ -99,6 +105,13 @@
 #' c(AIC = AIC(fit), BIC = BIC(fit))
 #' head(residuals(fit, type = "pearson"))
 #' head(simulate(fit, nsim = 2, seed = 1))
+#'
+#' # the sigmoid gate
+#' gated <- cmoe_params(eta = c(-1, 1), nu = 0.5, gate = "sigmoid", beta = 2, tau = -1)
+#' sim <- rcmoe(2000, gated, f0)
+#' gfit <- fit_cmoe(sim$x, sim$y, f0, gate = "sigmoid")
+#' summary(gfit)
+#' sqrt(diag(vcov(gfit)))
 #' @name cmoe_fit-methods
 NULL
 
@@ -107,8 +120,9 @@ NULL
 print.cmoe_fit <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
   fit <- check_cmoe_fit(x, "x")
   cat("Contaminated mixture of experts fitted by EM\n")
-  cat(sprintf("  pre-trained: %s; prompt expert: %s; n = %d, d = %d\n",
-              pretrained_label(fit$pretrained), fit$params$expert, nrow(fit$x), ncol(fit$x)))
+  cat(sprintf("  pre-trained: %s; %s; n = %d, d = %d\n",
+              pretrained_label(fit$pretrained), prompt_label(fit$params), nrow(fit$x),
+              ncol(fit$x)))
   print(cmoe_named_coef(fit), digits = digits)
   cat(sprintf("  log-likelihood %s%s after %d %s%s\n",
               format(fit$loglik, digits = 10), if (is.null(fit$weights)) "" else " (weighted)",
@@ -122,6 +136,12 @@ print.cmoe_fit <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
 
 iteration_unit <- function(control) {
   if (control$accelerate == "squarem") "SQUAREM cycle(s) of 3 EM steps" else "EM iteration(s)"
+}
+
+prompt_label <- function(params) {
+  sprintf("prompt expert: %s%s%s", params$expert,
+          if (params$intercept) "" else " without intercept",
+          if (params$gate == "sigmoid") "; sigmoid gate" else "")
 }
 
 pretrained_label <- function(pretrained) {
@@ -146,13 +166,15 @@ summary.cmoe_fit <- function(object, level = 0.95, test = NULL, ...) {
   if (!is.null(test)) test <- check_prompt_test(test, object)
   est <- cmoe_named_coef(object)
   parts <- cmoe_covariance(object)
+  kinds <- cmoe_interval_kinds(object$params)
   se <- cmoe_standard_errors(parts)
   ends <- cmoe_intervals(object, est, se, level, test)
   table <- data.frame(estimate = est, std_error = se, lower = ends[, 1], upper = ends[, 2],
-                      interval = cmoe_interval_kinds(length(est)))
+                      interval = kinds)
   structure(list(call = object$call, pretrained = object$pretrained,
-                 expert = object$params$expert, coefficients = table, level = level,
+                 expert = prompt_label(object$params), coefficients = table, level = level,
                  test = test, loglik = cmoe_loglik(object), weighted = !is.null(object$weights),
+                 gate = object$params$gate,
                  iterations = object$iterations, unit = iteration_unit(object$control),
                  aliased = aliased_note(object, ""), missing = missing_note(object, ""),
                  converged = object$converged, degenerate = cmoe_degenerate(object)),
@@ -164,13 +186,12 @@ summary.cmoe_fit <- function(object, level = 0.95, test = NULL, ...) {
 print.summary.cmoe_fit <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
   cat("Contaminated mixture of experts fitted by EM\n")
   cat("Call: ", paste(deparse(x$call), collapse = "\n"), "\n", sep = "")
-  cat(sprintf("Pre-trained: %s; prompt expert: %s\n\n", pretrained_label(x$pretrained),
-              x$expert))
+  cat(sprintf("Pre-trained: %s; %s\n\n", pretrained_label(x$pretrained), x$expert))
   table <- x$coefficients
   names(table) <- c("estimate", "std. error",
                     sprintf("%g%% %s", 100 * x$level, c("lower", "upper")), "interval")
   print(table, digits = digits)
-  cat("\n", prompt_test_note(x$test, x$level), sep = "")
+  if (x$gate == "constant") cat("\n", prompt_test_note(x$test, x$level), sep = "")
   cat(sprintf("\nlog-likelihood %s%s (df = %d), AIC %s, BIC %s, n = %s\n",
               format(as.numeric(x$loglik), digits = 10), if (x$weighted) " (weighted)" else "",
               attr(x$loglik, "df"), format(stats::AIC(x$loglik), digits = 8),
@@ -234,8 +255,10 @@ check_level <- function(level) {
   level
 }
 
-cmoe_interval_kinds <- function(q) {
-  c("profile", rep("Wald", q - 2), "Wald, log scale")
+cmoe_interval_kinds <- function(params) {
+  c(if (params$gate == "constant") "profile", rep("Wald", length(cmoe_coef(params)) - 2 +
+                                                    (params$gate != "constant")),
+    "Wald, log scale")
 }
 
 # Lower and upper ends for (lambda, a, b, nu) (for the rows in `only`; NA
@@ -247,7 +270,7 @@ cmoe_intervals <- function(fit, est, se, level, test, only = rep(TRUE, length(es
   ends <- cbind(est - z * se, est + z * se)
   ends[q, ] <- est[q] * exp(c(-z, z) * se[q] / est[q])
   ends[!only, ] <- NA_real_
-  if (only[1]) ends[1, ] <- cmoe_lambda_interval(fit, level, test)
+  if (only[1] && fit$params$gate == "constant") ends[1, ] <- cmoe_lambda_interval(fit, level, test)
   ends
 }
 
@@ -259,9 +282,13 @@ coef.cmoe_fit <- function(object, ...) {
   cmoe_named_coef(object)
 }
 
-# (lambda, a, b, nu) with the slopes named after the covariates.
+# (lambda, a, b, nu) or (beta, tau, a, b, nu) with the slopes named after
+# the covariates.
 cmoe_named_coef <- function(fit) {
-  stats::setNames(cmoe_coef(fit$params), c("lambda", coefficient_names("a", fit$x), "b", "nu"))
+  p <- fit$params
+  gate <- if (p$gate == "constant") "lambda" else c(coefficient_names("beta", fit$x), "tau")
+  stats::setNames(cmoe_coef(p), c(gate, coefficient_names("a", fit$x), if (p$intercept) "b",
+                                  "nu"))
 }
 
 #' @rdname cmoe_fit-methods
@@ -292,28 +319,48 @@ vcov.cmoe_fit <- function(object, ...) {
 # information is not positive definite; `identified` marks the parameters
 # that are not aliased slopes.
 cmoe_covariance <- function(fit) {
-  frame <- cmoe_frame(fit$x, fit$y, fit$logf0, fit$params$expert, fit$weights)
+  params <- fit$params
+  frame <- cmoe_frame(fit$x, fit$y, fit$logf0, params$expert, fit$weights, params$intercept,
+                      params$gate)
   d <- ncol(fit$x)
   k <- length(frame$kept)
-  identified <- !(seq_len(d + 3) %in% (frame$aliased + 1))
-  jacobian <- matrix(0, d + 3, k + 3)
-  jacobian[1, 1] <- 1
+  gated <- params$gate == "sigmoid"
+  ib <- params$intercept
   sx <- frame$x_scale[frame$kept]
-  jacobian[cbind(frame$kept + 1, seq_len(k) + 1)] <- frame$y_scale / sx
-  jacobian[d + 2, seq_len(k) + 1] <- -frame$y_scale * frame$x_center[frame$kept] / sx
-  jacobian[d + 2, k + 2] <- frame$y_scale
-  jacobian[d + 3, k + 3] <- frame$y_scale^2
+  mx <- frame$x_center[frame$kept]
+  # user (gate, a, b, nu) from internal (gate, a, b, nu); the gate block is
+  # lambda alone, or (beta, tau) mapped as the slopes and intercept of x
+  gate_user <- if (gated) d + 1 else 1
+  gate_internal <- if (gated) k + 1 else 1
+  q_user <- gate_user + d + ib + 1
+  q_internal <- gate_internal + k + ib + 1
+  jacobian <- matrix(0, q_user, q_internal)
+  if (gated) {
+    jacobian[cbind(frame$kept, seq_len(k))] <- 1 / sx
+    jacobian[d + 1, seq_len(k)] <- -mx / sx
+    jacobian[d + 1, k + 1] <- 1
+  } else {
+    jacobian[1, 1] <- 1
+  }
+  jacobian[cbind(gate_user + frame$kept, gate_internal + seq_len(k))] <- frame$y_scale / sx
+  if (ib) {
+    jacobian[gate_user + d + 1, gate_internal + seq_len(k)] <- -frame$y_scale * mx / sx
+    jacobian[gate_user + d + 1, gate_internal + k + 1] <- frame$y_scale
+  }
+  jacobian[q_user, q_internal] <- frame$y_scale^2
+  aliased <- c(if (gated) frame$aliased, gate_user + frame$aliased)
+  identified <- !(seq_len(q_user) %in% aliased)
   parts <- list(jacobian = jacobian, internal = NULL, identified = identified)
-  if (fit$diagnostics$lambda_at_bound) return(parts)
-  p <- to_internal(frame, fit$params)
-  theta <- c(p$lambda, p$eta, p$nu)
+  if (fit$diagnostics$lambda_at_bound || isTRUE(fit$diagnostics$gate_at_bound)) return(parts)
+  p <- to_internal(frame, params)
+  theta <- c(if (gated) p$gate else p$lambda, p$eta, p$nu)
   case_weights <- if (is.null(fit$weights)) 1 else fit$weights
   gradient <- function(th) {
-    colSums(case_weights * cmoe_scores(frame$u, frame$v, frame$logf0, fit$params$expert, th))
+    colSums(case_weights * cmoe_scores(frame$u, frame$v, frame$logf0, params, th))
   }
   q <- length(theta)
   step <- 1e-5 * pmax(abs(theta), 0.1)
-  step[1] <- min(step[1], theta[1] / 2, (1 - theta[1]) / 2)
+  if (!gated) step[1] <- min(step[1], theta[1] / 2, (1 - theta[1]) / 2)
   step[q] <- min(step[q], theta[q] / 2)
   hessian <- vapply(seq_len(q), function(j) {
     e <- replace(numeric(q), j, step[j])
@@ -339,37 +386,47 @@ cmoe_standard_errors <- function(parts) {
   se
 }
 
-# Per-observation gradient of log p(y | x) in theta = (lambda, a, b, nu),
-# given log f0 at the data.
-cmoe_scores <- function(x, y, logf0, expert, theta) {
+# Per-observation gradient of log p(y | x) in theta = (lambda, a, b, nu), or
+# (beta, tau, a, b, nu) for the sigmoid gate (no b without intercept), given
+# log f0 at the data; `model` gives the expert, gate and intercept.
+cmoe_scores <- function(x, y, logf0, model, theta) {
   d <- ncol(x)
-  lambda <- theta[1]
-  eta <- theta[seq_len(d + 1) + 1]
-  nu <- theta[d + 3]
-  params <- list(lambda = lambda, eta = eta, nu = nu, expert = expert)
+  gated <- model$gate == "sigmoid"
+  head <- if (gated) d + 1 else 1
+  q_eta <- d + model$intercept
+  eta <- theta[head + seq_len(q_eta)]
+  nu <- theta[head + q_eta + 1]
+  params <- list(lambda = if (gated) 0.5 else theta[1], eta = eta, nu = nu, expert = model$expert,
+                 gate = model$gate, beta = if (gated) theta[seq_len(d)],
+                 tau = if (gated) theta[d + 1], intercept = model$intercept)
   w <- cmoe_evaluate(x, y, logf0, params)$posterior
-  h <- expert_mean(expert, eta, x)
+  h <- prompt_mean(params, x)
   r <- y - h
-  slope <- switch(expert, linear = 1, sigmoid = h * (1 - h), tanh = 1 - h^2)
-  out <- cbind(w / lambda - (1 - w) / (1 - lambda),
-               (w * r / nu * slope) * cbind(x, 1),
-               w * (r * (r / nu) - 1) / (2 * nu))
-  colnames(out) <- c("lambda", eta_names(d), "nu")
-  out
+  slope <- switch(model$expert, linear = 1, sigmoid = h * (1 - h), tanh = 1 - h^2)
+  gate_score <- if (gated) {
+    (w - cmoe_weight(params, x)) * cbind(x, 1)
+  } else {
+    w / theta[1] - (1 - w) / (1 - theta[1])
+  }
+  cbind(gate_score, (w * r / nu * slope) * if (model$intercept) cbind(x, 1) else x,
+        w * (r * (r / nu) - 1) / (2 * nu))
 }
 
 # Aliased slopes, held at 0, are not free parameters (as lm() counts them);
 # case weights count as observations.
 cmoe_loglik <- function(fit) {
-  structure(fit$loglik, df = ncol(fit$x) + 3L - length(fit$aliased), nobs = cmoe_nobs(fit),
-            class = "logLik")
+  p <- fit$params
+  free <- cmoe_free_count(ncol(fit$x), p$gate, p$intercept) -
+    (1 + (p$gate == "sigmoid")) * length(fit$aliased)
+  structure(fit$loglik, df = as.integer(free), nobs = cmoe_nobs(fit), class = "logLik")
 }
 
 cmoe_nobs <- function(fit) if (is.null(fit$weights)) nrow(fit$x) else sum(fit$weights)
 
 cmoe_degenerate <- function(fit) {
   diag <- fit$diagnostics
-  diag$lambda_at_bound || diag$nu_floor_hits > 0 || diag$prompt_empty > 0 ||
+  diag$lambda_at_bound || isTRUE(diag$gate_at_bound) || diag$nu_floor_hits > 0 ||
+    diag$prompt_empty > 0 ||
     diag$nonfinite
 }
 
@@ -446,6 +503,8 @@ simulate.cmoe_fit <- function(object, nsim = 1, seed = NULL, ...) {
 #'   \eqn{(1 - \lambda) E_{f_0}(y | x) + \lambda h(a^\top x + b)}{(1 - lambda) E_f0(y | x) + lambda h(a'x + b)};
 #'   `"prompt"`: the prompt expert's mean \eqn{h(a^\top x + b)}{h(a'x + b)};
 #'   `"pretrained"`: the mean of \eqn{f_0}{f0} (its location);
+#'   `"gate"`: the prompt's weight \eqn{s(x)} (\eqn{\lambda} for the
+#'   constant gate);
 #'   `"posterior"`: the posterior probability that \eqn{(x, y)} came from
 #'   the prompt; `"density"`: the conditional density \eqn{p(y | x)}.
 #' @param y Responses for `"posterior"` and `"density"`, one per row of
@@ -469,11 +528,13 @@ simulate.cmoe_fit <- function(object, nsim = 1, seed = NULL, ...) {
 #' predict(ffit, data.frame(dose = grid))
 #' @export
 predict.cmoe_fit <- function(object, newdata,
-                             type = c("mean", "prompt", "pretrained", "posterior", "density"),
+                             type = c("mean", "prompt", "pretrained", "gate", "posterior",
+                                      "density"),
                              y = NULL, ...) {
   object <- check_cmoe_fit(object)
   stop_unused_args("predict.cmoe_fit()", ...)
-  type <- match_choice(type, c("mean", "prompt", "pretrained", "posterior", "density"), "type")
+  type <- match_choice(type, c("mean", "prompt", "pretrained", "gate", "posterior", "density"),
+                       "type")
   if (!is.null(y) && !type %in% c("posterior", "density")) {
     stop_arg("y", "is only used by type = \"posterior\" and \"density\", not \"", type, "\".")
   }
@@ -494,7 +555,8 @@ predict.cmoe_fit <- function(object, newdata,
   p <- object$params
   value <- switch(type,
     mean = cmoe_mean(object, x, x_arg),
-    prompt = finite_prediction(expert_mean(p$expert, p$eta, x), x_arg, "prompt's mean"),
+    prompt = finite_prediction(prompt_mean(p, x), x_arg, "prompt's mean"),
+    gate = cmoe_weight(p, x),
     pretrained = finite_prediction(pretrained_mean(object$pretrained, x, x_arg), x_arg,
                                    "pre-trained model's mean"),
     posterior = ,
@@ -508,19 +570,21 @@ predict.cmoe_fit <- function(object, newdata,
   if (observed) stats::napredict(object$na.action, value) else value
 }
 
-# (1 - lambda) E f0(y | x) + lambda h(a'x + b).
+# (1 - s(x)) E f0(y | x) + s(x) h(x, eta).
 cmoe_mean <- function(fit, x, x_arg) {
   p <- fit$params
-  finite_prediction((1 - p$lambda) * pretrained_mean(fit$pretrained, x, x_arg) +
-                      p$lambda * expert_mean(p$expert, p$eta, x), x_arg, "mean")
+  s <- cmoe_weight(p, x)
+  finite_prediction((1 - s) * pretrained_mean(fit$pretrained, x, x_arg) +
+                      s * prompt_mean(p, x), x_arg, "mean")
 }
 
-# Var(y | x) = (1 - lambda) v0 + lambda nu + lambda (1 - lambda) (mu0 - h)^2.
+# Var(y | x) = (1 - s) v0 + s nu + s (1 - s) (mu0 - h)^2, s = s(x).
 cmoe_variance <- function(fit, x, x_arg) {
   p <- fit$params
-  gap <- pretrained_mean(fit$pretrained, x, x_arg) - expert_mean(p$expert, p$eta, x)
-  finite_prediction((1 - p$lambda) * pretrained_variance(fit$pretrained) + p$lambda * p$nu +
-                      p$lambda * (1 - p$lambda) * gap^2, x_arg, "variance")
+  s <- cmoe_weight(p, x)
+  gap <- pretrained_mean(fit$pretrained, x, x_arg) - prompt_mean(p, x)
+  finite_prediction((1 - s) * pretrained_variance(fit$pretrained) + s * p$nu +
+                      s * (1 - s) * gap^2, x_arg, "variance")
 }
 
 finite_prediction <- function(value, x_arg, what) {
@@ -545,7 +609,7 @@ finite_prediction <- function(value, x_arg, what) {
 #'   \item{`"fitted"`}{the observed response against the fitted mixture mean,
 #'     with the line on which they agree;}
 #'   \item{`"index"`}{the response against the prompt's index
-#'     \eqn{a^\top x + b}{a'x + b} with the prompt's mean along it: the
+#'     \eqn{a^\top x + b}{a'x + b} (\eqn{a^\top x}{a'x} without intercept) with the prompt's mean along it: the
 #'     prompt's own view of the data, whatever \eqn{d};}
 #'   \item{`"trace"`}{the log-likelihood over the EM iterations.}
 #' }
@@ -644,7 +708,7 @@ cmoe_data_panel <- function(fit, j, names, has_mean) {
   grid <- grid_along(fit$x[, j])
   at <- matrix(colMeans(fit$x), length(grid), d, byrow = TRUE)
   at[, j] <- grid
-  prompt <- expert_mean(p$expert, p$eta, at)
+  prompt <- prompt_mean(p, at)
   prompt_curve <- list(x = grid, y = prompt, style = cmoe_curve_styles$prompt,
                        label = "prompt mean")
   curves <- list(prompt_curve)
@@ -653,7 +717,7 @@ cmoe_data_panel <- function(fit, j, names, has_mean) {
     curves <- list(list(x = grid, y = base, style = cmoe_curve_styles$pretrained,
                         label = "pre-trained mean"),
                    prompt_curve,
-                   list(x = grid, y = (1 - p$lambda) * base + p$lambda * prompt,
+                   list(x = grid, y = (1 - cmoe_weight(p, at)) * base + cmoe_weight(p, at) * prompt,
                         style = cmoe_curve_styles$mixture, label = "mixture mean"))
   }
   covariate <- names$covariates[j]
@@ -674,7 +738,7 @@ cmoe_fitted_panel <- function(fit, names) {
 cmoe_index_panel <- function(fit, names) {
   p <- fit$params
   d <- ncol(fit$x)
-  index <- drop(fit$x %*% p$eta[seq_len(d)]) + p$eta[[d + 1]]
+  index <- drop(fit$x %*% p$eta[seq_len(d)]) + if (p$intercept) p$eta[[d + 1]] else 0
   grid <- grid_along(index)
   list(x = index, y = fit$y, xlab = "prompt index a'x + b", ylab = names$response,
        main = "The prompt's view",

@@ -114,16 +114,17 @@ print.cmoe_pretrained <- function(x, ...) {
   invisible(x)
 }
 
-eta_names <- function(d) c(sprintf("a%d", seq_len(d)), "b")
+eta_names <- function(d, intercept = TRUE) c(sprintf("a%d", seq_len(d)), if (intercept) "b")
 
 expert_value <- function(expert, z) {
   switch(expert, linear = z, sigmoid = stats::plogis(z), tanh = tanh(z))
 }
 
-# h(a'x + b) at every row of the covariate matrix x.
-expert_mean <- function(expert, eta, x) {
-  d <- length(eta) - 1
-  expert_value(expert, drop(x %*% eta[seq_len(d)]) + eta[d + 1])
+# h(a'x + b), or h(a'x) without the intercept, at every row of the
+# covariate matrix x.
+expert_mean <- function(expert, eta, x, intercept = TRUE) {
+  d <- ncol(x)
+  expert_value(expert, drop(x %*% eta[seq_len(d)]) + if (intercept) eta[[d + 1]] else 0)
 }
 
 pretrained_d <- function(pretrained) {

@@ -1,9 +1,10 @@
 #' Scenarios of the contaminated MoE rate studies
 #'
-#' The four preset scenarios of [cmoe_study()], each a pre-trained model, a
+#' The preset scenarios of [cmoe_study()], each a pre-trained model, a
 #' true prompt that may move with the sample size, and the slopes the theory
-#' of Yan et al. (2025) predicts for every metric. One covariate,
-#' \eqn{x \sim N(0, 1)}{x ~ N(0, 1)}; the prompt is linear in all four.
+#' of Yan et al. (2025a, 2025b) predicts for every metric. The first four
+#' have the constant gate, one covariate, \eqn{x \sim N(0, 1)}{x ~ N(0, 1)},
+#' and a linear prompt; the four gated ones are described below.
 #' \describe{
 #'   \item{`"distinguishable"`}{Laplace \eqn{f_0}{f0} with linear expert
 #'     \eqn{\eta_0 = (2, 0)}{eta0 = (2, 0)}, \eqn{\nu_0 = 1}{nu0 = 1}; prompt
@@ -33,32 +34,75 @@
 #'     distinguishable and every error falls like \eqn{n^{-1/2}}.}
 #' }
 #'
+#' **The sigmoid-gated settings of Yan et al. (2025b).** \eqn{d = 8},
+#' \eqn{x \sim N(0, I_8)}{x ~ N(0, I_8)}, expert \eqn{\tanh(\eta^\top x)}{tanh(eta'x)}
+#' without intercept in \eqn{f_0}{f0} and in the prompt,
+#' \eqn{\eta_0 = e_1}{eta0 = e1}, \eqn{\nu_0 = 0.001}{nu0 = 0.001}, gate
+#' \eqn{\beta^* = 1_8 / \sqrt 8}{beta* = 1_8 / sqrt(8)}, \eqn{\tau^* = 1}{tau* = 1};
+#' metrics `beta`, `exp_tau`, `eta`, `nu` (see [cmoe_loss()]).
+#' \describe{
+#'   \item{`"gated_distinguishable"`}{Laplace \eqn{f_0}{f0} with mean
+#'     \eqn{\tanh(x_1)}{tanh(x1)} and variance \eqn{\nu_0}{nu0} (the paper says
+#'     variance: the Laplace scale is \eqn{b = \sqrt{\nu_0 / 2}}{b = sqrt(nu0 / 2)},
+#'     so the [pretrained_model()] has squared scale \eqn{\nu_0 / 2}{nu0 / 2});
+#'     \eqn{\eta^* = -e_1}{eta* = -e1}, \eqn{\nu^* = \nu_0}{nu* = nu0}; every
+#'     error at \eqn{n^{-1/2}}.}
+#'   \item{`"gated_merging_eta"`}{Gaussian \eqn{f_0}{f0},
+#'     \eqn{\eta^*_n = \eta_0 (1 + n^{-\kappa})}{eta*_n = eta0 (1 + n^(-kappa))}
+#'     (\eqn{\kappa = 1/8}{kappa = 1/8} by default), \eqn{\nu^* = \nu_0}{nu* = nu0}:
+#'     \eqn{\Delta_n \propto n^{-\kappa}}{Delta_n ~ n^(-kappa)}, so `exp_tau` at
+#'     \eqn{n^{2\kappa - 1/2}}{n^(2 kappa - 1/2)} and the others at
+#'     \eqn{n^{\kappa - 1/2}}{n^(kappa - 1/2)} (-1/4 and -3/8); the paper's
+#'     setting (i).}
+#'   \item{`"gated_merging_nu"`}{Gaussian \eqn{f_0}{f0}, \eqn{\eta^* = \eta_0}{eta* = eta0},
+#'     \eqn{\nu^*_n = \nu_0 (1 + n^{-\kappa})}{nu*_n = nu0 (1 + n^(-kappa))}: the
+#'     paper's setting (ii) as it was probably meant, with the rates of (i).}
+#'   \item{`"gated_merging_nu_printed"`}{setting (ii) as printed:
+#'     \eqn{\eta^* = -e_1}{eta* = -e1}, \eqn{\nu^*_n = \nu_0 (1 + n^{-\kappa})}{nu*_n = nu0 (1 + n^(-kappa))}.
+#'     \eqn{\Delta_n \ge 2}{Delta_n >= 2} does not vanish, so the theory
+#'     predicts \eqn{n^{-1/2}} for every error.}
+#' }
+#' The `loss` of the gated scenarios is `loss_distinguishable` for the first
+#' and the last, `loss_merging` for the other two.
+#'
 #' @param scenario One of `"distinguishable"`, `"vanishing"`, `"merging"`,
-#'   `"structure"`.
+#'   `"structure"`, `"gated_distinguishable"`, `"gated_merging_eta"`,
+#'   `"gated_merging_nu"`, `"gated_merging_nu_printed"`.
 #' @param power The exponent \eqn{\kappa}{kappa} of the moving truth
-#'   (`"vanishing"`, `"merging"`, `"structure"`); `NULL` for the default.
+#'   (all but the two distinguishable scenarios); `NULL` for the default.
 #' @return A list of class `cmoe_scenario` with `scenario`, `pretrained`,
 #'   `truth` (a function of \eqn{n} returning the true [cmoe_params()]),
 #'   `power`, `loss` (which loss of [cmoe_loss()] is the scenario's `loss`
 #'   metric) and `theory` (named slopes of the metrics `lambda`, `eta`, `nu`,
-#'   `prompt`, `loss`).
-#' @references Yan, F., Nguyen, H., Le, D., Akbarian, P. and Ho, N. (2025).
+#'   `prompt`, `loss`; `beta`, `exp_tau`, `eta`, `nu`, `prompt`, `loss` for
+#'   the gated scenarios).
+#' @references Yan, F., Nguyen, H., Le, D., Akbarian, P. and Ho, N. (2025a).
 #'   Understanding expert structures on minimax parameter estimation in
 #'   contaminated mixture of experts. AISTATS 2025.
-#' @seealso [cmoe_study()], [distinguishable()].
+#'
+#'   Yan, F., Nguyen, H., Le, D., Akbarian, P., Ho, N. and Rinaldo, A.
+#'   (2025b). On minimax estimation of parameters in softmax-contaminated
+#'   mixture of experts. NeurIPS 2025, arXiv:2505.18455.
+#' @seealso [cmoe_study()], [distinguishable()], [reproduce_gated_cmoe()].
 #' @examples
 #' sc <- cmoe_scenario("merging")
 #' sc$theory
 #' sc$truth(100)
 #' sc$truth(1e5)
 #' distinguishable(sc$pretrained, "linear")
+#' gated <- cmoe_scenario("gated_merging_eta")
+#' gated$theory
 #' @export
-cmoe_scenario <- function(scenario = c("distinguishable", "vanishing", "merging", "structure"),
+cmoe_scenario <- function(scenario = c("distinguishable", "vanishing", "merging", "structure",
+                                       "gated_distinguishable", "gated_merging_eta",
+                                       "gated_merging_nu", "gated_merging_nu_printed"),
                           power = NULL) {
   scenario <- tryCatch(match.arg(scenario), error = function(e) {
     stop_arg("scenario", "must be one of \"distinguishable\", \"vanishing\", ",
-             "\"merging\" or \"structure\".")
+             "\"merging\", \"structure\", \"gated_distinguishable\", \"gated_merging_eta\", ",
+             "\"gated_merging_nu\" or \"gated_merging_nu_printed\".")
   })
+  if (startsWith(scenario, "gated_")) return(gated_scenario(scenario, power))
   limit <- switch(scenario, distinguishable = NA, vanishing = 1 / 2, 1 / 4)
   if (scenario == "distinguishable") {
     if (!is.null(power)) stop_arg("power", "is not used by the \"distinguishable\" scenario.")
@@ -99,6 +143,49 @@ cmoe_scenario <- function(scenario = c("distinguishable", "vanishing", "merging"
             class = "cmoe_scenario")
 }
 
+# The settings of Yan et al. (2025b), see ?cmoe_scenario.
+gated_scenario <- function(scenario, power) {
+  distinct <- scenario == "gated_distinguishable"
+  if (distinct) {
+    if (!is.null(power)) stop_arg("power", "is not used by the \"", scenario, "\" scenario.")
+    power <- 0
+  } else {
+    if (is.null(power)) power <- 1 / 8
+    power <- check_numeric(power, "power", len = 1)
+    if (power < 0 || power >= 1 / 4) {
+      stop_arg("power", "must be in [0, 0.25) for the \"", scenario, "\" scenario (beyond ",
+               "it the theory predicts no consistency), not ", format(power), ".")
+    }
+  }
+  d <- 8
+  e1 <- c(1, numeric(d - 1))
+  nu0 <- 0.001
+  gated <- function(eta, nu) {
+    cmoe_params(eta = eta, nu = nu, expert = "tanh", gate = "sigmoid",
+                beta = rep(1 / sqrt(d), d), tau = 1, intercept = FALSE)
+  }
+  truth <- switch(scenario,
+    gated_distinguishable = function(n) gated(-e1, nu0),
+    gated_merging_eta = function(n) gated(e1 * (1 + n^(-power)), nu0),
+    gated_merging_nu = function(n) gated(e1, nu0 * (1 + n^(-power))),
+    gated_merging_nu_printed = function(n) gated(-e1, nu0 * (1 + n^(-power))))
+  # the paper's Laplace f0 has variance nu0, i.e. squared scale nu0 / 2
+  pretrained <- pretrained_model(if (distinct) "laplace" else "gaussian", "tanh",
+                                 eta0 = c(e1, 0), nu0 = if (distinct) nu0 / 2 else nu0)
+  half <- -1 / 2
+  merging <- scenario %in% c("gated_merging_eta", "gated_merging_nu")
+  theory <- if (merging) {
+    c(beta = half + power, exp_tau = half + 2 * power, eta = half + power, nu = half + power,
+      prompt = half + power, loss = half)
+  } else {
+    c(beta = half, exp_tau = half, eta = half, nu = half, prompt = half, loss = half)
+  }
+  structure(list(scenario = scenario, pretrained = pretrained, truth = truth, power = power,
+                 loss = if (merging) "loss_merging" else "loss_distinguishable",
+                 theory = theory),
+            class = "cmoe_scenario")
+}
+
 #' @export
 print.cmoe_scenario <- function(x, ...) {
   sc <- check_cmoe_scenario(x, "x")
@@ -115,14 +202,14 @@ print.cmoe_scenario <- function(x, ...) {
 #' Rate studies of the contaminated mixture of experts
 #'
 #' A [cmoe_scenario()] run on the rate-study engine [rate_study()]: for each
-#' sample size and replication, draw \eqn{x \sim N(0, 1)}{x ~ N(0, 1)} and
+#' sample size and replication, draw \eqn{x \sim N(0, I_d)}{x ~ N(0, I_d)} and
 #' \eqn{y} from the scenario's truth at that \eqn{n}, fit the prompt by
 #' [fit_cmoe()] and measure it with [cmoe_loss()].
 #'
 #' **Metrics**, each with its predicted slope (see [cmoe_scenario()]):
-#' `lambda`, `eta`, `nu`, `prompt` (the errors of [cmoe_loss()]), `loss` (the
+#' `lambda` (`beta`, `exp_tau` for the gated scenarios), `eta`, `nu`, `prompt` (the errors of [cmoe_loss()]), `loss` (the
 #' scenario's scaled loss), `iterations` (EM iterations, no theory) and
-#' `at_bound` (1 when the fit's \eqn{\lambda} ended at its bound, which
+#' `at_bound` (1 when the fit's \eqn{\lambda}, or its sigmoid gate, ended at its bound, which
 #' happens at small \eqn{n} when the prompt is close to \eqn{f_0}{f0}; the
 #' fit's warning is not repeated). Each carries a readable label (such as
 #' "|lambda - lambda*|") that names it on the axes of [plot.rate_study()].
@@ -183,24 +270,30 @@ cmoe_study_functions <- function(scenario, start, n_starts, control) {
   list(
     simulate = function(n) rcmoe(n, truth_at(n), pretrained),
     fit = function(data, n) {
-      init <- if (start == "truth") truth_at(n) else NULL
+      truth <- truth_at(n)
+      init <- if (start == "truth") truth else NULL
       # a fit with lambda at its bound is counted by the at_bound metric
-      suppressWarnings(fit_cmoe(data$x, data$y, pretrained, init = init,
+      suppressWarnings(fit_cmoe(data$x, data$y, pretrained, expert = truth$expert, init = init,
                                 n_starts = if (is.null(init)) n_starts else 1,
-                                control = control))
+                                control = control, gate = truth$gate,
+                                intercept = truth$intercept))
     },
     metrics = function(fit, n) {
       l <- cmoe_loss(fit$params, truth_at(n), pretrained)
-      c(l[c("lambda", "eta", "nu", "prompt")], loss = l[[loss]],
-        iterations = fit$iterations, at_bound = as.numeric(fit$diagnostics$lambda_at_bound))
+      errors <- if (fit$params$gate == "sigmoid") c("beta", "exp_tau", "eta", "nu", "prompt")
+        else c("lambda", "eta", "nu", "prompt")
+      c(l[errors], loss = l[[loss]],
+        iterations = fit$iterations,
+        at_bound = as.numeric(fit$diagnostics$lambda_at_bound || fit$diagnostics$gate_at_bound))
     })
 }
 
 # Axis labels of the metrics of cmoe_study_functions(): the errors of
 # cmoe_loss() and the scenario's loss.
 cmoe_metric_labels <- function(scenario) {
-  c(lambda = "|lambda - lambda*|", eta = "||eta - eta*||", nu = "|nu - nu*|",
+  c(lambda = "|lambda - lambda*|", beta = "||beta - beta*||",
+    exp_tau = "|exp(tau) - exp(tau*)|", eta = "||eta - eta*||", nu = "|nu - nu*|",
     prompt = "||(eta, nu) - (eta*, nu*)||",
     loss = if (scenario$loss == "loss_merging") "merging loss" else "distinguishable loss",
-    iterations = "EM iterations", at_bound = "share of fits with lambda at its bound")
+    iterations = "EM iterations", at_bound = "share of fits with lambda or the gate at its bound")
 }

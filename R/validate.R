@@ -249,14 +249,21 @@ check_expert <- function(expert, arg) {
   expert
 }
 
-# eta = c(a, b) for d >= 1 covariates.
-check_eta <- function(eta, arg) {
-  eta <- check_numeric(eta, arg)
-  if (length(eta) < 2) {
-    stop_arg(arg, "must hold d >= 1 slopes and an intercept (length >= 2), not length ",
-             length(eta), ".")
+check_gate <- function(gate, arg) {
+  if (!is.character(gate) || length(gate) != 1 || !gate %in% c("constant", "sigmoid")) {
+    stop_arg(arg, "must be \"constant\" or \"sigmoid\", not ", deparse(gate)[1], ".")
   }
-  stats::setNames(as.double(eta), eta_names(length(eta) - 1))
+  gate
+}
+
+# eta = c(a, b) for d >= 1 covariates, or a alone without the intercept.
+check_eta <- function(eta, arg, intercept = TRUE) {
+  eta <- check_numeric(eta, arg)
+  if (length(eta) < 1 + intercept) {
+    stop_arg(arg, if (intercept) "must hold d >= 1 slopes and an intercept (length >= 2)"
+             else "must hold d >= 1 slopes (no intercept)", ", not length ", length(eta), ".")
+  }
+  stats::setNames(as.double(eta), eta_names(length(eta) - intercept, intercept))
 }
 
 # A variance or squared scale: positive, and large enough that 1 / (2 nu)
@@ -306,9 +313,15 @@ check_cmoe_params <- function(params, arg = "params") {
     stop_arg(arg, "must be a `cmoe_params` object (see ?cmoe_params), not ",
              class(params)[1], ".")
   }
-  fields <- c("lambda", "eta", "nu", "expert")
-  check_fields(params, fields, fields, arg, "cmoe_params object")
-  rebuild(arg, cmoe_params(params$lambda, params$eta, params$nu, params$expert))
+  # objects saved by moerates < 0.5.0 hold only the constant gate's fields
+  fields <- c("lambda", "eta", "nu", "expert", "gate", "beta", "tau", "intercept")
+  constant <- !is.list(params) || is.null(params$gate) || identical(params$gate, "constant")
+  check_fields(params, fields, c(if (constant) "lambda", "eta", "nu", "expert"), arg,
+               "cmoe_params object")
+  rebuild(arg, cmoe_params(params$lambda, params$eta, params$nu, params$expert,
+                           if (is.null(params$gate)) "constant" else params$gate,
+                           params$beta, params$tau,
+                           if (is.null(params$intercept)) TRUE else params$intercept))
 }
 
 check_pretrained <- function(pretrained, arg = "pretrained") {
@@ -361,7 +374,7 @@ check_cmoe_fit <- function(fit, arg = "object") {
     fit$params <- check_cmoe_params(fit$params, "params")
     fit$pretrained <- check_pretrained(fit$pretrained, "pretrained")
     fit$control <- check_cmoe_control(fit$control, "control")
-    fit$x <- as_covariates(fit$x, "x", d = length(fit$params$eta) - 1)
+    fit$x <- as_covariates(fit$x, "x", d = cmoe_d(fit$params))
     cmoe_dimension(fit$params, fit$pretrained)
     fit$y <- as_response(fit$y, n, "y")
     check_numeric(fit$logf0, "logf0", len = n, allow_na = TRUE)
@@ -388,9 +401,15 @@ check_cmoe_fit <- function(fit, arg = "object") {
     check_count(fit$iterations, "iterations", min = 0)
     check_flag(fit$converged, "converged")
     diag <- fit$diagnostics
-    flags <- c("lambda_at_bound", "nonfinite")
-    counts <- c("lambda_bound_hits", "nu_floor_hits", "prompt_empty", "decreases",
-                "squarem_fallbacks")
+    flags <- c("lambda_at_bound", "gate_at_bound", "nonfinite")
+    # fits saved by moerates < 0.5.0 have no gate
+    if (is.null(diag$gate_stalls)) diag$gate_stalls <- 0L
+    if (is.null(diag$gate_bound_hits)) diag$gate_bound_hits <- 0L
+    if (is.null(diag$gate_at_bound)) diag$gate_at_bound <- FALSE
+    fit$diagnostics <- diag
+    counts <- c("lambda_bound_hits", "gate_stalls", "gate_bound_hits", "nu_floor_hits",
+                "prompt_empty",
+                "decreases", "squarem_fallbacks")
     check_fields(diag, union(c(flags, counts), names(diag)), c(flags, counts),
                  "diagnostics", "list of diagnostics")
     for (f in flags) check_flag(diag[[f]], paste0("diagnostics$", f))

@@ -35,26 +35,36 @@ bool converged(double gain, double last_gain, double bound) {
   return a < 1 && gain * a / (1 - a) <= bound;
 }
 
+// log(1 + exp(t)) without overflow, for the sigmoid gate's log weights.
+double softplus(double t) { return std::max(t, 0.0) + std::log1p(std::exp(-std::abs(t))); }
+
 // Holds the data and every n-sized buffer of a fit, allocated once. The
-// invariant between calls: z_ and r_ are the linear predictor x'a + b and the
-// residual y - h(z) at the current eta. Case weights cw_ are all 1 when none
+// invariant between calls: z_ and r_ are the linear predictor x'a (+ b) and
+// the residual y - h(z) at the current eta, and, for the sigmoid gate, g_
+// is beta'x + tau at the current gate. Case weights cw_ are all 1 when none
 // are given: multiplying by 1 is exact, so an unweighted fit is the same bit
 // for bit whichever way it is computed.
 class Fitter {
  public:
   Fitter(const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::Ref<const Eigen::VectorXd>& y,
-         const Eigen::Ref<const Eigen::VectorXd>& logf0, Expert expert, int mstep_iter,
-         const CmoeBounds& bounds, const CmoeWeighting& weighting, bool avx2)
-      : x_(x), y_(y), logf0_(logf0), expert_(expert), mstep_iter_(mstep_iter),
+         const Eigen::Ref<const Eigen::VectorXd>& logf0, const CmoeStructure& model,
+         int mstep_iter, const CmoeBounds& bounds, const CmoeWeighting& weighting, bool avx2)
+      : x_(x), y_(y), logf0_(logf0), expert_(model.expert), intercept_(model.intercept),
+        gated_(model.gated), mstep_iter_(mstep_iter),
         bounds_(bounds), avx2_(avx2), n_(static_cast<int>(x.rows())), d_(static_cast<int>(x.cols())),
+        q_eta_(d_ + (model.intercept ? 1 : 0)),
         weighted_(weighting.case_weights.size() > 0), fixed_lambda_(weighting.fixed_lambda),
         z_(n_), r_(n_), w_(n_), z_try_(n_), r_try_(n_), v_(n_), q_(n_),
+        g_(model.gated ? n_ : 0), g_try_(model.gated ? n_ : 0),
         cw_(weighted_ ? Eigen::VectorXd(weighting.case_weights) : Eigen::VectorXd::Ones(n_)),
-        A_(d_ + 1, d_ + 1), c_(d_ + 1) {
+        A_(q_eta_, q_eta_), c_(q_eta_), G_(d_ + 1, d_ + 1), gc_(d_ + 1) {
     case_total_ = weighted_ ? cw_.sum() : static_cast<double>(n_);
   }
 
   void set_eta(const Eigen::VectorXd& eta) { predict(eta, z_, r_); }
+  void set_gate(const Eigen::VectorXd& gate) {
+    if (gated_) gate_predict(gate, g_);
+  }
 
   // Posterior prompt weights into w_ and the (case-weighted) log-likelihood;
   // per-row log-densities into logdens when it is given. With t = la - lb
@@ -63,7 +73,8 @@ class Fitter {
   // one log per chunk for the sum of log(1 + e), whose product over a chunk
   // cannot overflow.
   double e_step(const CmoeParams& p, double* logdens) {
-    const double log_lambda = std::log(p.lambda), log_rest = std::log1p(-p.lambda);
+    const double log_lambda = gated_ ? 0.0 : std::log(p.lambda);
+    const double log_rest = gated_ ? 0.0 : std::log1p(-p.lambda);
     const double constant = log_lambda - 0.5 * (kLog2Pi + std::log(p.nu));
     const double half_inv_nu = 0.5 / p.nu;
     double total = 0.0, weight = 0.0, wsse = 0.0;
@@ -72,6 +83,15 @@ class Fitter {
       const auto r = r_.segment(start, len).array();
       la_ = log_rest + logf0_.segment(start, len).array();
       lb_ = constant - r.square() * half_inv_nu;
+      if (gated_) {
+        // log s = -softplus(-g) and log(1 - s) = -softplus(g), from one exp
+        const auto g = g_.segment(start, len).array();
+        e_ = -g.abs();
+        detail::exp_nonpositive(e_.data(), len, avx2_);
+        top_ = e_.log1p();
+        la_ -= g.max(0.0) + top_;
+        lb_ -= (-g).max(0.0) + top_;
+      }
       top_ = la_.max(lb_);
       e_ = -(la_ - lb_).abs();
       detail::exp_nonpositive(e_.data(), len, avx2_);
@@ -108,12 +128,16 @@ class Fitter {
   // residual, floored. The weights are w times the case weights.
   void m_step(CmoeParams& p, CmoeDiagnostics& diag) {
     const double total = weight_;
-    double lambda = fixed_lambda_ > 0 ? fixed_lambda_ : total / case_total_;
-    if (lambda < bounds_.lambda || lambda > 1.0 - bounds_.lambda) {
-      lambda = std::min(std::max(lambda, bounds_.lambda), 1.0 - bounds_.lambda);
-      ++diag.lambda_bound_hits;
+    if (gated_) {
+      gate_m_step(p.gate, diag);
+    } else {
+      double lambda = fixed_lambda_ > 0 ? fixed_lambda_ : total / case_total_;
+      if (lambda < bounds_.lambda || lambda > 1.0 - bounds_.lambda) {
+        lambda = std::min(std::max(lambda, bounds_.lambda), 1.0 - bounds_.lambda);
+        ++diag.lambda_bound_hits;
+      }
+      p.lambda = lambda;
     }
-    p.lambda = lambda;
     if (!(total > kEmptyWeight)) {
       ++diag.prompt_empty;
       return;
@@ -122,7 +146,7 @@ class Fitter {
     double sse = wsse_ * inv_total;
     const int steps = expert_ == Expert::Linear ? 1 : mstep_iter_;
     for (int step = 0; step < steps; ++step) {
-      normal_equations(inv_total);
+      expert_equations(inv_total);
       const double before = sse;
       if (!improve(p.eta, inv_total, sse)) break;
       if (before - sse <= 1e-12 * before) break;
@@ -141,7 +165,7 @@ class Fitter {
   // tanh near 0, where 1 - e loses digits, is left to std::tanh.
   void predict(const Eigen::VectorXd& eta, Eigen::VectorXd& z, Eigen::VectorXd& r) {
     z.noalias() = x_ * eta.head(d_);
-    z.array() += eta[d_];
+    if (intercept_) z.array() += eta[d_];
     if (expert_ == Expert::Linear) {
       r = y_ - z;
       return;
@@ -172,11 +196,27 @@ class Fitter {
     return s * inv_total;
   }
 
-  // A = sum u_i g_i^2 xt_i xt_i', c = sum u_i g_i r_i xt_i with xt = (x, 1),
-  // g = dh/dz and u = w / sum(w): the Gauss-Newton system at the current
-  // eta. With v = u g^2 and q = u g r every entry is one vectorised sum,
-  // which for the few columns of a prompt beats a general matrix product.
-  void normal_equations(double inv_total) {
+  // A = sum v_i xt_i xt_i' and c = sum q_i xt_i with xt = (x, 1), or xt = x
+  // without the intercept: the system of the expert's Gauss-Newton step and
+  // of the gate's Newton step. Every entry is one vectorised sum, which for
+  // the few columns of a prompt beats a general matrix product.
+  void gram(bool intercept, Eigen::MatrixXd& A, Eigen::VectorXd& c) {
+    for (int j = 0; j < d_; ++j) {
+      const auto vx = v_.array() * x_.col(j).array();
+      for (int i = j; i < d_; ++i) A(i, j) = (vx * x_.col(i).array()).sum();
+      if (intercept) A(d_, j) = vx.sum();
+      c[j] = (q_.array() * x_.col(j).array()).sum();
+    }
+    if (intercept) {
+      A(d_, d_) = v_.sum();
+      c[d_] = q_.sum();
+    }
+    A.triangularView<Eigen::StrictlyUpper>() = A.transpose();
+  }
+
+  // The Gauss-Newton system of the expert at the current eta: v = u g^2 and
+  // q = u g r with g = dh/dz and u = w / sum(w).
+  void expert_equations(double inv_total) {
     const auto u = w_.array() * cw_.array() * inv_total;
     const auto h = y_.array() - r_.array();
     switch (expert_) {
@@ -195,15 +235,61 @@ class Fitter {
         q_.array() *= r_.array();
         break;
     }
-    for (int j = 0; j < d_; ++j) {
-      const auto vx = v_.array() * x_.col(j).array();
-      for (int i = j; i < d_; ++i) A_(i, j) = (vx * x_.col(i).array()).sum();
-      A_(d_, j) = vx.sum();
-      c_[j] = (q_.array() * x_.col(j).array()).sum();
+    gram(intercept_, A_, c_);
+  }
+
+  // g = beta'x + tau.
+  void gate_predict(const Eigen::VectorXd& gate, Eigen::VectorXd& g) const {
+    g.noalias() = x_ * gate.head(d_);
+    g.array() += gate[d_];
+  }
+
+  // The gate's M-step objective sum c_i (w_i g_i - log(1 + exp(g_i))), the
+  // expected complete-data log-likelihood of the gate.
+  double gate_objective(const Eigen::VectorXd& g) const {
+    double total = 0.0;
+    for (int i = 0; i < n_; ++i) total += cw_[i] * (w_[i] * g[i] - softplus(g[i]));
+    return total;
+  }
+
+  // Newton steps of the weighted logistic regression of the soft labels w on
+  // (x, 1): each step halved until the concave objective does not drop, and
+  // none taken when even the full step promises no gain worth the name.
+  void gate_m_step(Eigen::VectorXd& gate, CmoeDiagnostics& diag) {
+    double current = gate_objective(g_);
+    for (int step = 0; step < mstep_iter_; ++step) {
+      for (int i = 0; i < n_; ++i) {
+        const double s = 1.0 / (1.0 + std::exp(-g_[i]));
+        v_[i] = cw_[i] * s * (1.0 - s);
+        q_[i] = cw_[i] * (w_[i] - s);
+      }
+      gram(true, G_, gc_);
+      const Eigen::VectorXd newton = G_.completeOrthogonalDecomposition().solve(gc_);
+      const double promise = gc_.dot(newton);
+      if (!newton.allFinite() || !(promise > 1e-13 * (1.0 + std::abs(current)))) return;
+      double length = 1.0;
+      bool moved = false;
+      for (int attempt = 0; attempt < 40; ++attempt, length *= 0.5) {
+        // projected onto the box: still accepted only if the objective does not drop
+        const Eigen::VectorXd trial =
+            (gate + length * newton).cwiseMax(-bounds_.gate).cwiseMin(bounds_.gate);
+        gate_predict(trial, g_try_);
+        const double value = gate_objective(g_try_);
+        if (value >= current) {
+          gate = trial;
+          std::swap(g_, g_try_);
+          moved = value > current;
+          current = value;
+          break;
+        }
+      }
+      if (!moved) {
+        ++diag.gate_stalls;
+        return;
+      }
+      if (gate.cwiseAbs().maxCoeff() >= bounds_.gate) ++diag.gate_bound_hits;
+      if (promise < 1e-10 * (1.0 + std::abs(current))) return;
     }
-    A_(d_, d_) = v_.sum();
-    c_[d_] = q_.sum();
-    A_.triangularView<Eigen::StrictlyUpper>() = A_.transpose();
   }
 
   // Tries steps from eta, damped more after each failure; true if one lowered
@@ -245,18 +331,22 @@ class Fitter {
   Eigen::Ref<const Eigen::VectorXd> y_;
   Eigen::Ref<const Eigen::VectorXd> logf0_;
   Expert expert_;
+  bool intercept_, gated_;
   int mstep_iter_;
   CmoeBounds bounds_;
   bool avx2_;  // the exponentials through AVX2 (only where supported)
-  int n_, d_;
+  int n_, d_, q_eta_;
   bool weighted_;
   double fixed_lambda_;
   Eigen::VectorXd z_, r_, w_, z_try_, r_try_;
   Eigen::VectorXd v_, q_;
+  Eigen::VectorXd g_, g_try_;
   Eigen::VectorXd cw_;
   double case_total_;
   Eigen::MatrixXd A_;
   Eigen::VectorXd c_;
+  Eigen::MatrixXd G_;
+  Eigen::VectorXd gc_;
   double mu_ = 1e-3;
   // Summed weights and weighted squared residuals at w_ and r_, kept by the
   // E-step so that the M-step needs no pass of its own for them.
@@ -270,7 +360,7 @@ class Fitter {
 namespace {
 
 // The contaminated-MoE EM map for squarem_cycle(), in the free
-// parametrisation (logit lambda, eta, log nu).
+// parametrisation (logit lambda or the gate (beta, tau), eta, log nu).
 class CmoeMap {
  public:
   CmoeMap(Fitter& fitter, const CmoeBounds& bounds, CmoeDiagnostics& diag)
@@ -278,8 +368,11 @@ class CmoeMap {
 
   // A jump whose variance or expert overflowed is a failed jump.
   double evaluate(const CmoeParams& p) {
-    if (!std::isfinite(p.nu) || !p.eta.allFinite()) return std::numeric_limits<double>::quiet_NaN();
+    if (!std::isfinite(p.nu) || !p.eta.allFinite() || !p.gate.allFinite()) {
+      return std::numeric_limits<double>::quiet_NaN();
+    }
     fitter_.set_eta(p.eta);
+    fitter_.set_gate(p.gate);
     return fitter_.e_step(p, nullptr);
   }
 
@@ -288,23 +381,37 @@ class CmoeMap {
     return fitter_.e_step(p, nullptr);
   }
 
-  Eigen::VectorXd to_free(const CmoeParams& p) const {
+  Eigen::VectorXd to_free(const CmoeParams& p) {
     const int q = static_cast<int>(p.eta.size());
-    Eigen::VectorXd phi(q + 2);
-    phi[0] = std::log(p.lambda) - std::log1p(-p.lambda);
-    phi.segment(1, q) = p.eta;
-    phi[q + 1] = std::log(p.nu);
+    const int k = gate_size_ = static_cast<int>(p.gate.size());
+    const int head = k > 0 ? k : 1;
+    Eigen::VectorXd phi(head + q + 1);
+    if (k > 0) {
+      phi.head(k) = p.gate;
+    } else {
+      phi[0] = std::log(p.lambda) - std::log1p(-p.lambda);
+    }
+    phi.segment(head, q) = p.eta;
+    phi[head + q] = std::log(p.nu);
     return phi;
   }
 
   CmoeParams from_free(const Eigen::VectorXd& phi) const {
-    const int q = static_cast<int>(phi.size()) - 2;
+    const int k = gate_size_;
+    const int head = k > 0 ? k : 1;
+    const int q = static_cast<int>(phi.size()) - head - 1;
+    const double nu = std::max(std::exp(phi[head + q]), bounds_.nu);
+    if (k > 0) {
+      return CmoeParams{0.5, phi.segment(head, q), nu,
+                        phi.head(k).cwiseMax(-bounds_.gate).cwiseMin(bounds_.gate)};
+    }
     const double lambda = 1.0 / (1.0 + std::exp(-phi[0]));
     return CmoeParams{std::min(std::max(lambda, bounds_.lambda), 1.0 - bounds_.lambda),
-                      phi.segment(1, q), std::max(std::exp(phi[q + 1]), bounds_.nu)};
+                      phi.segment(head, q), nu, Eigen::VectorXd()};
   }
 
  private:
+  int gate_size_ = 0;
   Fitter& fitter_;
   CmoeBounds bounds_;
   CmoeDiagnostics& diag_;
@@ -314,13 +421,15 @@ class CmoeMap {
 
 CmoeResult cmoe_em(const Eigen::Ref<const Eigen::MatrixXd>& x,
                    const Eigen::Ref<const Eigen::VectorXd>& y,
-                   const Eigen::Ref<const Eigen::VectorXd>& logf0, Expert expert,
+                   const Eigen::Ref<const Eigen::VectorXd>& logf0, const CmoeStructure& model,
                    const CmoeParams& start, int max_iter, double tol, int mstep_iter,
                    bool accelerate, const CmoeBounds& bounds, const CmoeWeighting& weighting,
                    bool avx2) {
-  Fitter fitter(x, y, logf0, expert, mstep_iter, bounds, weighting, avx2);
+  Fitter fitter(x, y, logf0, model, mstep_iter, bounds, weighting, avx2);
   CmoeResult res{start, {}, Eigen::VectorXd(), 0, false, CmoeDiagnostics()};
   CmoeParams& p = res.params;
+  // a start outside the gate's box begins on its boundary
+  p.gate = p.gate.cwiseMax(-bounds.gate).cwiseMin(bounds.gate);
   CmoeMap map(fitter, bounds, res.diag);
   double ll = map.evaluate(p);
   res.loglik.push_back(ll);
@@ -358,13 +467,14 @@ CmoeResult cmoe_em(const Eigen::Ref<const Eigen::MatrixXd>& x,
 
 double cmoe_log_density(const Eigen::Ref<const Eigen::MatrixXd>& x,
                         const Eigen::Ref<const Eigen::VectorXd>& y,
-                        const Eigen::Ref<const Eigen::VectorXd>& logf0, Expert expert,
+                        const Eigen::Ref<const Eigen::VectorXd>& logf0, const CmoeStructure& model,
                         const CmoeParams& p, Eigen::Ref<Eigen::VectorXd> logdens,
                         Eigen::Ref<Eigen::VectorXd> posterior, bool avx2) {
   const Eigen::VectorXd unweighted;
-  Fitter fitter(x, y, logf0, expert, 0, CmoeBounds{0.0, 0.0}, CmoeWeighting{unweighted, 0.0},
+  Fitter fitter(x, y, logf0, model, 0, CmoeBounds{0.0, 0.0, 0.0}, CmoeWeighting{unweighted, 0.0},
                 avx2);
   fitter.set_eta(p.eta);
+  fitter.set_gate(p.gate);
   const double total = fitter.e_step(p, logdens.data());
   posterior = fitter.weights();
   return total;
@@ -372,12 +482,13 @@ double cmoe_log_density(const Eigen::Ref<const Eigen::MatrixXd>& x,
 
 CmoeParams cmoe_m_step(const Eigen::Ref<const Eigen::MatrixXd>& x,
                        const Eigen::Ref<const Eigen::VectorXd>& y,
-                       const Eigen::Ref<const Eigen::VectorXd>& w, Expert expert,
+                       const Eigen::Ref<const Eigen::VectorXd>& w, const CmoeStructure& model,
                        const CmoeParams& start, int mstep_iter, const CmoeBounds& bounds,
                        const Eigen::Ref<const Eigen::VectorXd>& case_weights, bool avx2) {
   const Eigen::VectorXd no_f0 = Eigen::VectorXd::Zero(x.rows());
-  Fitter fitter(x, y, no_f0, expert, mstep_iter, bounds, CmoeWeighting{case_weights, 0.0}, avx2);
+  Fitter fitter(x, y, no_f0, model, mstep_iter, bounds, CmoeWeighting{case_weights, 0.0}, avx2);
   fitter.set_eta(start.eta);
+  fitter.set_gate(start.gate);
   fitter.set_weights(w);
   CmoeParams p = start;
   CmoeDiagnostics diag;

@@ -1,5 +1,8 @@
 // Numerical core of the contaminated mixture of experts
-//   p(y | x) = (1 - lambda) f0(y | x) + lambda phi(y; h(x'a + b), nu).
+//   p(y | x) = (1 - s(x)) f0(y | x) + s(x) phi(y; h(x'a + b), nu),
+// with a constant prompt weight s(x) = lambda or the sigmoid gate
+// s(x) = 1 / (1 + exp(-(beta'x + tau))), and an expert with or without the
+// intercept b.
 // f0 is frozen, so the core only ever sees log f0 at the data, computed once
 // by the caller. Plain C++ on Eigen: nothing here knows about R.
 #ifndef MOERATES_CMOE_CORE_H
@@ -12,16 +15,29 @@ namespace moerates {
 
 enum class Expert { Linear, Sigmoid, Tanh };
 
-// eta = (a_1, ..., a_d, b): the intercept comes last, as in a'x + b.
+// The model's shape: the expert's function, whether it has an intercept,
+// and whether the prompt's weight is the sigmoid gate (else constant).
+struct CmoeStructure {
+  Expert expert;
+  bool intercept;
+  bool gated;
+};
+
+// eta = (a_1, ..., a_d, b): the intercept comes last, as in a'x + b, and is
+// absent for an expert without one. gate = (beta_1, ..., beta_d, tau) for
+// the sigmoid gate (empty for a constant weight, which is lambda; lambda is
+// not used by a gated model).
 struct CmoeParams {
   double lambda;
   Eigen::VectorXd eta;
   double nu;
+  Eigen::VectorXd gate;
 };
 
 struct CmoeBounds {
   double lambda;  // lambda is kept in [lambda, 1 - lambda]
   double nu;      // smallest nu allowed
+  double gate;    // every coordinate of the sigmoid gate is kept in [-gate, gate]
 };
 
 // What the likelihood weighs and holds: case weights c_i (empty: all 1), so
@@ -34,6 +50,8 @@ struct CmoeWeighting {
 
 struct CmoeDiagnostics {
   int lambda_bound_hits = 0;  // M-steps in which lambda was clamped
+  int gate_stalls = 0;        // gate M-steps in which no Newton step raised the objective
+  int gate_bound_hits = 0;    // gate M-steps that ended with a coordinate on its bound
   int nu_floor_hits = 0;      // M-steps in which nu was floored
   int prompt_empty = 0;       // M-steps with no prompt weight: (eta, nu) kept
   int decreases = 0;          // log-likelihood drops beyond rounding
@@ -60,11 +78,14 @@ struct CmoeResult {
 // rows repeated).
 // A nonlinear expert's M-step takes at most mstep_iter Levenberg-Marquardt
 // steps, each accepted only if it lowers the weighted residual sum of
-// squares, so the log-likelihood never decreases. With avx2 (only where
+// squares; the sigmoid gate's M-step (a weighted logistic regression with
+// the posteriors as soft labels) at most mstep_iter Newton steps, each
+// halved until it does not lower that concave objective. So the
+// log-likelihood never decreases. With avx2 (only where
 // detail::avx2_supported()) the exponentials use the AVX2 and FMA code.
 CmoeResult cmoe_em(const Eigen::Ref<const Eigen::MatrixXd>& x,
                    const Eigen::Ref<const Eigen::VectorXd>& y,
-                   const Eigen::Ref<const Eigen::VectorXd>& logf0, Expert expert,
+                   const Eigen::Ref<const Eigen::VectorXd>& logf0, const CmoeStructure& model,
                    const CmoeParams& start, int max_iter, double tol, int mstep_iter,
                    bool accelerate, const CmoeBounds& bounds, const CmoeWeighting& weighting,
                    bool avx2);
@@ -72,16 +93,16 @@ CmoeResult cmoe_em(const Eigen::Ref<const Eigen::MatrixXd>& x,
 // Per-observation log p(y | x) and posterior prompt probabilities at p.
 double cmoe_log_density(const Eigen::Ref<const Eigen::MatrixXd>& x,
                         const Eigen::Ref<const Eigen::VectorXd>& y,
-                        const Eigen::Ref<const Eigen::VectorXd>& logf0, Expert expert,
+                        const Eigen::Ref<const Eigen::VectorXd>& logf0, const CmoeStructure& model,
                         const CmoeParams& p, Eigen::Ref<Eigen::VectorXd> logdens,
                         Eigen::Ref<Eigen::VectorXd> posterior, bool avx2);
 
 // One M-step from given prompt weights w (turns weights into a start); the
-// expert starts from start.eta. lambda is set to the (case-weighted) mean of
-// w, within bounds.
+// expert starts from start.eta and the gate from start.gate. lambda is set
+// to the (case-weighted) mean of w, within bounds.
 CmoeParams cmoe_m_step(const Eigen::Ref<const Eigen::MatrixXd>& x,
                        const Eigen::Ref<const Eigen::VectorXd>& y,
-                       const Eigen::Ref<const Eigen::VectorXd>& w, Expert expert,
+                       const Eigen::Ref<const Eigen::VectorXd>& w, const CmoeStructure& model,
                        const CmoeParams& start, int mstep_iter, const CmoeBounds& bounds,
                        const Eigen::Ref<const Eigen::VectorXd>& case_weights, bool avx2);
 

@@ -25,20 +25,33 @@ moerates::Expert expert_from(const std::string& name) {
   throw std::invalid_argument("internal: unknown expert " + name);
 }
 
+// Internal parameters: list(lambda, eta, nu, gate, intercept), gate empty
+// for a constant weight (then lambda in (0, 1)), else (beta, tau).
 CmoeParams params_from(const Rcpp::List& p, int d) {
   const double lambda = Rcpp::as<double>(p["lambda"]);
   const double nu = Rcpp::as<double>(p["nu"]);
   const Eigen::VectorXd eta = Rcpp::as<Eigen::VectorXd>(p["eta"]);
-  require(eta.size() == d + 1, "eta must have length d + 1");
-  require(lambda > 0 && lambda < 1, "lambda must be in (0, 1)");
+  const Eigen::VectorXd gate = Rcpp::as<Eigen::VectorXd>(p["gate"]);
+  const bool intercept = Rcpp::as<bool>(p["intercept"]);
+  require(eta.size() == d + (intercept ? 1 : 0), "eta must have length d (+ 1 with intercept)");
+  require(gate.size() == 0 || (gate.size() == d + 1 && gate.allFinite()),
+          "gate must be empty or (beta, tau)");
+  require(gate.size() > 0 || (lambda > 0 && lambda < 1), "lambda must be in (0, 1)");
   require(nu > 0 && std::isfinite(nu), "nu must be positive");
-  return CmoeParams{lambda, eta, nu};
+  return CmoeParams{lambda, eta, nu, gate};
 }
 
-Rcpp::List params_to(const CmoeParams& p) {
+moerates::CmoeStructure structure_from(const std::string& expert, const Rcpp::List& p) {
+  return moerates::CmoeStructure{expert_from(expert), Rcpp::as<bool>(p["intercept"]),
+                                 Rcpp::as<Eigen::VectorXd>(p["gate"]).size() > 0};
+}
+
+Rcpp::List params_to(const CmoeParams& p, bool intercept) {
   return Rcpp::List::create(Rcpp::Named("lambda") = p.lambda,
                             Rcpp::Named("eta") = Rcpp::wrap(p.eta),
-                            Rcpp::Named("nu") = p.nu);
+                            Rcpp::Named("nu") = p.nu,
+                            Rcpp::Named("gate") = Rcpp::wrap(p.gate),
+                            Rcpp::Named("intercept") = intercept);
 }
 
 void check_case_weights(const Eigen::Ref<const Eigen::VectorXd>& w, Eigen::Index n) {
@@ -49,9 +62,9 @@ void check_case_weights(const Eigen::Ref<const Eigen::VectorXd>& w, Eigen::Index
 bool use_avx2(bool requested) { return requested && moerates::detail::avx2_supported(); }
 
 moerates::CmoeBounds bounds_from(const Rcpp::NumericVector& b) {
-  require(b.size() == 2, "bounds must be (lambda, nu)");
-  require(b[0] > 0 && b[0] < 0.5 && b[1] > 0, "bounds out of range");
-  return moerates::CmoeBounds{b[0], b[1]};
+  require(b.size() == 3, "bounds must be (lambda, nu, gate)");
+  require(b[0] > 0 && b[0] < 0.5 && b[1] > 0 && b[2] > 0, "bounds out of range");
+  return moerates::CmoeBounds{b[0], b[1], b[2]};
 }
 
 }  // namespace
@@ -70,17 +83,21 @@ Rcpp::List cmoe_em_cpp(const Eigen::Map<Eigen::MatrixXd>& x, const Eigen::Map<Ei
   require(max_iter >= 0 && tol >= 0 && mstep_iter >= 1, "bad iteration settings");
   check_case_weights(case_weights, x.rows());
   require(fixed_lambda >= 0 && fixed_lambda < 1, "fixed_lambda must be in [0, 1)");
+  const moerates::CmoeStructure model = structure_from(expert, start);
+  require(!model.gated || fixed_lambda == 0, "a gated model has no lambda to hold");
   const moerates::CmoeResult res =
-      moerates::cmoe_em(x, y, logf0, expert_from(expert), params_from(start, x.cols()),
+      moerates::cmoe_em(x, y, logf0, model, params_from(start, x.cols()),
                         max_iter, tol, mstep_iter, accelerate, bounds_from(bounds),
                         moerates::CmoeWeighting{case_weights, fixed_lambda}, use_avx2(avx2));
   return Rcpp::List::create(
-      Rcpp::Named("params") = params_to(res.params),
+      Rcpp::Named("params") = params_to(res.params, model.intercept),
       Rcpp::Named("loglik") = Rcpp::wrap(res.loglik),
       Rcpp::Named("posterior") = Rcpp::wrap(res.posterior),
       Rcpp::Named("iterations") = res.iterations,
       Rcpp::Named("converged") = res.converged,
       Rcpp::Named("lambda_bound_hits") = res.diag.lambda_bound_hits,
+      Rcpp::Named("gate_stalls") = res.diag.gate_stalls,
+      Rcpp::Named("gate_bound_hits") = res.diag.gate_bound_hits,
       Rcpp::Named("nu_floor_hits") = res.diag.nu_floor_hits,
       Rcpp::Named("prompt_empty") = res.diag.prompt_empty,
       Rcpp::Named("decreases") = res.diag.decreases,
@@ -99,7 +116,8 @@ Rcpp::List cmoe_log_density_cpp(const Eigen::Map<Eigen::MatrixXd>& x,
   require(y.size() == x.rows() && logf0.size() == x.rows(),
           "x, y and logf0 must have one entry per observation");
   Eigen::VectorXd logdens(x.rows()), posterior(x.rows());
-  moerates::cmoe_log_density(x, y, logf0, expert_from(expert), params_from(params, x.cols()),
+  moerates::cmoe_log_density(x, y, logf0, structure_from(expert, params),
+                             params_from(params, x.cols()),
                              logdens, posterior, use_avx2(avx2));
   return Rcpp::List::create(Rcpp::Named("logdens") = Rcpp::wrap(logdens),
                             Rcpp::Named("posterior") = Rcpp::wrap(posterior));
@@ -117,7 +135,9 @@ Rcpp::List cmoe_mstep_cpp(const Eigen::Map<Eigen::MatrixXd>& x, const Eigen::Map
           "x, y and w must have one entry per observation");
   require(mstep_iter >= 1, "mstep_iter must be positive");
   check_case_weights(case_weights, x.rows());
-  return params_to(moerates::cmoe_m_step(x, y, w, expert_from(expert),
-                                         params_from(start, x.cols()), mstep_iter,
-                                         bounds_from(bounds), case_weights, use_avx2(avx2)));
+  const moerates::CmoeStructure model = structure_from(expert, start);
+  return params_to(moerates::cmoe_m_step(x, y, w, model, params_from(start, x.cols()),
+                                         mstep_iter, bounds_from(bounds), case_weights,
+                                         use_avx2(avx2)),
+                   model.intercept);
 }

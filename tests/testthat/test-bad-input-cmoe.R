@@ -378,7 +378,7 @@ test_that("every cmoe export and method: clear errors naming the argument, or fi
     error_case(quote(simulate(fit, seed = "a")), "seed"),
     valid_case(quote(predict(fit, c(-1, 0, 1), type = "prompt"))),
     valid_case(quote(predict(fit, c(-1, 0, 1), type = "posterior", y = c(1, 0, -1)))),
-    error_case(quote(predict(fit, c(-1, 0, 1), type = "gate")), "type"),
+    error_case(quote(predict(fit, c(-1, 0, 1), type = "weight")), "type"),
     error_case(quote(predict(fit, cbind(1:3, 1:3))), "newdata"),
     error_case(quote(predict(fit, c(-1, 0, 1), type = "density")), "y"),
     error_case(quote(predict(fit, c(-1, 0, 1), type = "density", y = c(0, NaN, 1))), "y"),
@@ -435,6 +435,68 @@ test_that("every cmoe export and method: clear errors naming the argument, or fi
     valid_case(quote(rate_slopes(study)[c("slope", "se")]))
   )
   expect_gte(length(cases), 60)
+  env <- environment()
+  for (case in cases) run_case(case, env)
+})
+
+test_that("the gate's and the intercept's arguments: clear errors naming the argument", {
+  set.seed(21)
+  lap <- pretrained_model("laplace", eta0 = c(2, 0), nu0 = 1)
+  lap2 <- pretrained_model("laplace", eta0 = c(1, -1, 0), nu0 = 1)
+  gated <- cmoe_params(eta = c(-1, 1), nu = 0.5, gate = "sigmoid", beta = 1, tau = 0)
+  sim <- rcmoe(300, gated, lap)
+  x <- sim$x
+  y <- sim$y
+  fit <- fit_cmoe(x, y, lap, gate = "sigmoid", init = gated)
+  edit <- function(object, field, value) {
+    object[field] <- list(value)
+    object
+  }
+  cases <- list(
+    error_case(quote(cmoe_params(eta = c(1, 0), nu = 1, gate = "softmax", beta = 1, tau = 0)), "gate"),
+    error_case(quote(cmoe_params(eta = c(1, 0), nu = 1, gate = c("sigmoid", "constant"))), "gate"),
+    error_case(quote(cmoe_params(eta = c(1, 0), nu = 1, gate = NA)), "gate"),
+    error_case(quote(cmoe_params(eta = c(1, 0), nu = 1, gate = "sigmoid", tau = 0)), "beta"),
+    error_case(quote(cmoe_params(eta = c(1, 0), nu = 1, gate = "sigmoid", beta = 1)), "tau"),
+    error_case(quote(cmoe_params(eta = c(1, 0), nu = 1, gate = "sigmoid", beta = c(1, 2), tau = 0)), "beta"),
+    error_case(quote(cmoe_params(eta = c(1, 0, 0), nu = 1, gate = "sigmoid", beta = 1, tau = 0)), "beta"),
+    error_case(quote(cmoe_params(eta = c(1, 0), nu = 1, gate = "sigmoid", beta = NA, tau = 0)), "beta"),
+    error_case(quote(cmoe_params(eta = c(1, 0), nu = 1, gate = "sigmoid", beta = 1, tau = c(0, 1))), "tau"),
+    error_case(quote(cmoe_params(eta = c(1, 0), nu = 1, gate = "sigmoid", beta = 1, tau = Inf)), "tau"),
+    error_case(quote(cmoe_params(eta = c(1, 0), nu = 1, gate = "sigmoid", beta = "1", tau = 0)), "beta"),
+    error_case(quote(cmoe_params(0.3, eta = c(1, 0), nu = 1, gate = "sigmoid", beta = 1, tau = 0)), "lambda"),
+    error_case(quote(cmoe_params(0.3, eta = c(1, 0), nu = 1, beta = 1)), "beta"),
+    error_case(quote(cmoe_params(0.3, eta = c(1, 0), nu = 1, tau = 1)), "tau"),
+    error_case(quote(cmoe_params(eta = c(1, 0), nu = 1)), "lambda"),
+    error_case(quote(cmoe_params(0.3, eta = numeric(0), nu = 1, intercept = FALSE)), "eta"),
+    error_case(quote(cmoe_params(0.3, eta = 1, nu = 1, intercept = NA)), "intercept"),
+    error_case(quote(cmoe_params(0.3, eta = 1, nu = 1, intercept = "no")), "intercept"),
+    error_case(quote(cmoe_params(0.3, nu = 1)), "eta"),
+    error_case(quote(print(edit(gated, "beta", c(1, 2)))), "x"),
+    error_case(quote(print(edit(gated, "gate", "softmax"))), "x"),
+    error_case(quote(fit_cmoe(x, y, lap, gate = "softmax")), "gate"),
+    error_case(quote(fit_cmoe(x, y, lap, gate = 1)), "gate"),
+    error_case(quote(fit_cmoe(x, y, lap, intercept = NA)), "intercept"),
+    error_case(quote(fit_cmoe(x, y, lap, init = gated)), "init"),
+    error_case(quote(fit_cmoe(x, y, lap, gate = "sigmoid", intercept = FALSE, init = gated)), "init"),
+    error_case(quote(fit_cmoe(cbind(x, x), y, lap2, gate = "sigmoid", init = gated)), "init"),
+    error_case(quote(dcmoe(x, y, edit(gated, "tau", NA), lap)), "params"),
+    error_case(quote(rcmoe(10, edit(gated, "beta", "a"), lap)), "params"),
+    error_case(quote(prompt_test(fit, B = 5)), "fit"),
+    error_case(quote(cmoe_loss(fit, cmoe_params(0.3, c(-1, 1), 0.5))), "truth"),
+    error_case(quote(distinguishable(lap, "linear", gate = "softmax")), "gate"),
+    error_case(quote(distinguishable(lap, "linear", intercept = 2)), "intercept"),
+    error_case(quote(predict(fit, c(-1, 0), type = "weight")), "type"),
+    error_case(quote(cmoe_control(gate_bound = 0)), "gate_bound"),
+    error_case(quote(cmoe_control(gate_bound = -1)), "gate_bound"),
+    error_case(quote(cmoe_control(gate_bound = NA)), "gate_bound"),
+    error_case(quote(cmoe_control(gate_bound = c(1, 2))), "gate_bound"),
+    valid_case(quote(fit_cmoe(x, y, lap, gate = "sigmoid", n_starts = 2))),
+    valid_case(quote(fit_cmoe(x, y, lap, gate = "sigmoid", intercept = FALSE))),
+    valid_case(quote(predict(fit, c(-1, 0), type = "gate"))),
+    valid_case(quote(vcov(fit))),
+    valid_case(quote(cmoe_loss(fit, gated)), check = function(v) all(is.finite(v[1:6])) && all(is.na(v[7:8])))
+  )
   env <- environment()
   for (case in cases) run_case(case, env)
 })

@@ -731,7 +731,7 @@ test_that("case weights: the weighted log-likelihood, maximised; whole numbers a
     expect_true(all(diff(weighted$loglik_trace) >= -1e-8 * abs(weighted$loglik)))
     expect_identical(weighted$diagnostics$decreases, 0L)
     # the weighted scores vanish at the maximum
-    g <- colSums(w * moerates:::cmoe_scores(weighted$x, weighted$y, weighted$logf0, expert,
+    g <- colSums(w * moerates:::cmoe_scores(weighted$x, weighted$y, weighted$logf0, weighted$params,
                                             coef(weighted)))
     expect_lt(max(abs(g)), 1e-3)
     expect_equal(weights(weighted), as.double(w))

@@ -106,7 +106,7 @@ test_that("mismatched or wrong arguments are refused, naming the argument", {
   expect_error(cmoe_loss(est_a, cmoe_params(0.3, c(-1, 4), 1, "tanh")),
                "`truth` must have the estimate's expert \\(\"linear\"\\)")
   expect_error(cmoe_loss(est_a, cmoe_params(0.3, c(-1, 0, 4), 1)),
-               "`truth` must have the estimate's expert \\(\"linear\"\\) and d = 1, not \"linear\" and d = 2")
+               "`truth` must have the estimate's expert \\(\"linear\"\\), gate \\(\"constant\"\\), intercept \\(TRUE\\) and d = 1, not \"linear\", \"constant\", TRUE and d = 2")
   expect_error(cmoe_loss(est_a, list(lambda = 0.3, eta = c(-1, 4), nu = 1, expert = "linear")),
                "`truth` must be a `cmoe_params` object")
   expect_error(cmoe_loss(c(0.35, -0.7, 4.4, 2.2), truth_a), "`estimate`")

@@ -161,7 +161,7 @@ test_that("predict refuses bad newdata and a missing y", {
   expect_error(predict(fit1, c(-1, 0, 1), type = "posterior"), "`y`")
   expect_error(predict(fit1, c(-1, 0, 1), type = "density"), "`y`")
   expect_error(predict(fit1, c(-1, 0, 1), type = "density", y = 1:2), "`y`")
-  expect_error(predict(fit1, c(-1, 0, 1), type = "gate"), "^`type` must be one of")
+  expect_error(predict(fit1, c(-1, 0, 1), type = "weight"), "^`type` must be one of")
 })
 
 test_that("simulate is reproducible and leaves the generator as it was", {
@@ -283,7 +283,7 @@ test_that("the analytic scores are the derivatives of the log-density", {
         e <- replace(numeric(5), j, 1e-6)
         (logdens(theta + e) - logdens(theta - e)) / 2e-6
       }, numeric(60))
-      analytic <- moerates:::cmoe_scores(sim$x, sim$y, fit$logf0, expert, theta)
+      analytic <- moerates:::cmoe_scores(sim$x, sim$y, fit$logf0, fit$params, theta)
       expect_equal(dim(analytic), c(60, 5))
       expect_equal(unname(analytic), numeric_scores, tolerance = 1e-6,
                    label = paste(expert, "scores"))
@@ -294,10 +294,10 @@ test_that("the analytic scores are the derivatives of the log-density", {
 test_that("the scores vanish at the maximum", {
   # EM run far past the default tolerance, so the iterate is at the maximum
   long <- fit_cmoe(sim1$x, sim1$y, lap, control = cmoe_control(max_iter = 2000, tol = 0))
-  g <- colSums(moerates:::cmoe_scores(long$x, long$y, long$logf0, "linear", coef(long)))
+  g <- colSums(moerates:::cmoe_scores(long$x, long$y, long$logf0, long$params, coef(long)))
   expect_lt(max(abs(g)), 1e-3)
   # and at the default tolerance they are small next to n
-  expect_lt(max(abs(colSums(moerates:::cmoe_scores(fit1$x, fit1$y, fit1$logf0, "linear", coef(fit1))))), 1500 * 1e-4)
+  expect_lt(max(abs(colSums(moerates:::cmoe_scores(fit1$x, fit1$y, fit1$logf0, fit1$params, coef(fit1))))), 1500 * 1e-4)
 })
 
 # What each panel shows (labels, title, legend entries), as plot() draws it.

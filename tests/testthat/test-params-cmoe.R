@@ -1,7 +1,10 @@
 test_that("cmoe_params builds a named, classed list", {
   p <- cmoe_params(lambda = 0.3, eta = c(-1, 1), nu = 0.5)
   expect_s3_class(p, "cmoe_params")
-  expect_named(p, c("lambda", "eta", "nu", "expert"))
+  expect_named(p, c("lambda", "eta", "nu", "expert", "gate", "beta", "tau", "intercept"))
+  expect_identical(p$gate, "constant")
+  expect_null(p$beta)
+  expect_true(p$intercept)
   expect_identical(p$lambda, 0.3)
   expect_identical(p$eta, c(a1 = -1, b = 1))
   expect_identical(p$nu, 0.5)

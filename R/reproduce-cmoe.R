@@ -1,0 +1,99 @@
+#' Reproduce the published study of the sigmoid-gated contaminated MoE
+#'
+#' Runs the simulations of Yan et al. (2025b, Section 5) on [cmoe_study()]:
+#' the distinguishable setting, the non-distinguishable setting (i), and
+#' setting (ii) in both readings (as printed, \eqn{\eta^* = -e_1}{eta* = -e1},
+#' and as probably meant, \eqn{\eta^* = \eta_0}{eta* = eta0}; see
+#' [cmoe_scenario()]). For each it fits every data set by EM from the truth,
+#' run to convergence (the paper started near the truth and used BFGS inside
+#' the M-step), fits the slope of the log mean error on \eqn{\log n}{log n}
+#' with an interval ([rate_slopes()]), and writes
+#' \describe{
+#'   \item{`gated-slopes.csv`}{one row per setting and parameter: our slope
+#'     with its interval, the published slope, the theory and the
+#'     difference ours minus published;}
+#'   \item{`gated-<scenario>.png`, `.pdf`}{the errors against \eqn{n} with
+#'     the fitted and theoretical lines ([plot.rate_study()]).}
+#' }
+#' The published design is 40 replications at 20 sample sizes in
+#' \eqn{[10^3, 10^5]}; the spacing was not stated, and the default here is
+#' log spacing.
+#'
+#' @param dir Directory for the CSV and the figures (created if needed).
+#' @param n Sample sizes.
+#' @param reps Replications per sample size.
+#' @param scenarios Which gated scenarios of [cmoe_scenario()] to run.
+#' @param control A [cmoe_control()] object: converged EM by default.
+#' @param seed Seed of the studies (see [rate_study()]).
+#' @param checkpoint `NULL` or a directory: each study is checkpointed in
+#'   its own subdirectory (see [rate_study()]), so an interrupted
+#'   reproduction resumes where it stopped.
+#' @param ... Passed to [rate_study()]: `progress`, `verbose`.
+#' @return Invisibly, the slopes table written to the CSV, with the studies
+#'   in attribute `"studies"`.
+#' @references Yan, F., Nguyen, H., Le, D., Akbarian, P., Ho, N. and
+#'   Rinaldo, A. (2025b). On minimax estimation of parameters in
+#'   softmax-contaminated mixture of experts. NeurIPS 2025, arXiv:2505.18455.
+#' @seealso [cmoe_scenario()], [cmoe_study()], [rate_slopes()].
+#' @examples
+#' \donttest{
+#' # a small version: 3 sizes, 2 replications, one setting
+#' out <- reproduce_gated_cmoe(tempfile("gated"), n = c(1000, 3000, 10000), reps = 2,
+#'                             scenarios = "gated_distinguishable", seed = 1)
+#' out[, c("scenario", "metric", "slope", "published", "theory")]
+#' }
+#' @export
+reproduce_gated_cmoe <- function(dir, n = round(10^seq(3, 5, length.out = 20)), reps = 40,
+                                 scenarios = names(gated_published_slopes),
+                                 control = cmoe_control(), seed = 1, checkpoint = NULL, ...) {
+  if (missing(dir) || !is.character(dir) || length(dir) != 1 || is.na(dir)) {
+    stop_arg("dir", "must be one directory path for the CSV and the figures.")
+  }
+  if (!is.character(scenarios) || length(scenarios) == 0 ||
+      !all(scenarios %in% names(gated_published_slopes)) || anyDuplicated(scenarios)) {
+    stop_arg("scenarios", "must name distinct gated scenarios among ",
+             paste0("\"", names(gated_published_slopes), "\"", collapse = ", "), ".")
+  }
+  control <- check_cmoe_control(control)
+  if (!dir.exists(dir) && !dir.create(dir, recursive = TRUE)) {
+    stop_arg("dir", "could not be created: ", dir, ".")
+  }
+  metrics <- c("beta", "exp_tau", "eta", "nu")
+  studies <- list()
+  rows <- list()
+  for (name in scenarios) {
+    study <- cmoe_study(name, n = n, reps = reps, control = control, seed = seed,
+                        checkpoint = if (!is.null(checkpoint)) file.path(checkpoint, name), ...)
+    studies[[name]] <- study
+    slopes <- rate_slopes(study, metrics = metrics)
+    published <- gated_published_slopes[[name]][slopes$metric]
+    rows[[name]] <- data.frame(scenario = name, metric = slopes$metric, slope = slopes$slope,
+                               lower = slopes$lower, upper = slopes$upper,
+                               published = unname(published), theory = slopes$theory,
+                               difference = slopes$slope - unname(published),
+                               n_min = slopes$n_min, n_max = slopes$n_max, reps = reps)
+    for (device in c("png", "pdf")) {
+      file <- file.path(dir, sprintf("gated-%s.%s", name, device))
+      if (device == "png") {
+        grDevices::png(file, width = 1600, height = 1200, res = 150)
+      } else {
+        grDevices::pdf(file, width = 10, height = 7.5)
+      }
+      tryCatch(graphics::plot(study, metrics = metrics),
+               finally = grDevices::dev.off())
+    }
+  }
+  table <- do.call(rbind, rows)
+  rownames(table) <- NULL
+  utils::write.csv(table, file.path(dir, "gated-slopes.csv"), row.names = FALSE)
+  attr(table, "studies") <- studies
+  invisible(table)
+}
+
+# The slopes of Yan et al. (2025b), Section 5: setting (ii)'s published
+# numbers stand for both of its readings.
+gated_published_slopes <- list(
+  gated_distinguishable = c(beta = -0.45, exp_tau = -0.52, eta = -0.50, nu = -0.54),
+  gated_merging_eta = c(beta = -0.37, exp_tau = -0.23, eta = -0.39, nu = -0.35),
+  gated_merging_nu_printed = c(beta = -0.39, exp_tau = -0.22, eta = -0.37, nu = -0.39),
+  gated_merging_nu = c(beta = -0.39, exp_tau = -0.22, eta = -0.37, nu = -0.39))
