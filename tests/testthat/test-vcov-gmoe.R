@@ -73,10 +73,10 @@ test_that("Wald intervals respect the parameter space and use the documented sca
   ci <- confint(fit, level = 0.9)
   z <- qnorm(0.95)
   expect_identical(colnames(ci), c("5 %", "95 %"))
-  for (nm in c("comp1:c1", "comp2:a1", "comp2:b")) {
+  for (nm in c("comp1:c_x1", "comp2:a_x1", "comp2:b")) {
     expect_equal(unname(ci[nm, ]), unname(est[rownames(ci) == nm] + c(-z, z) * se[nm]))
   }
-  for (nm in c("comp1:nu", "comp2:Gamma11")) {
+  for (nm in c("comp1:nu", "comp2:Gamma_x1_x1")) {
     e <- est[rownames(ci) == nm]
     expect_equal(unname(ci[nm, ]), e * exp(c(-z, z) * unname(se[nm]) / e))
   }
@@ -84,8 +84,8 @@ test_that("Wald intervals respect the parameter space and use the documented sca
   expect_equal(unname(ci["comp1:pi", ]),
                plogis(qlogis(e) + c(-z, z) * unname(se[1]) / (e * (1 - e))))
   expect_true(all(ci[grepl(":pi$", rownames(ci)), ] > 0 & ci[grepl(":pi$", rownames(ci)), ] < 1))
-  expect_identical(confint(fit, c("comp2:nu", "comp1:a1"), level = 0.9),
-                   ci[c("comp2:nu", "comp1:a1"), ])
+  expect_identical(confint(fit, c("comp2:nu", "comp1:a_x1"), level = 0.9),
+                   ci[c("comp2:nu", "comp1:a_x1"), ])
   expect_identical(confint(fit, 3:4, level = 0.9), ci[3:4, ])
   s <- summary(fit, level = 0.9)
   expect_equal(s$estimates$std_error, unname(se))
@@ -189,5 +189,5 @@ test_that("standard errors are the same in any units, and reported where a varia
   ci <- confint(scaled)
   expect_true(all(is.finite(ci)))
   expect_true(all(ci[kind %in% c("nu", "Gamma_diag"), ] > 0))
-  expect_error(vcov(scaled), "`object` has a variance of `comp1:Gamma11`")
+  expect_error(vcov(scaled), "`object` has a variance of `comp1:Gamma_x1_x1`")
 })
