@@ -138,3 +138,21 @@ covariate_labels <- function(x) {
   }
   labels
 }
+
+# The covariates (and responses, where known) a predict() method works on:
+# the fit's own without `newdata`, a formula fit's model frame of a data
+# frame, else a matrix or vector; `x_arg` names where the covariates came
+# from for the messages.
+prediction_input <- function(object, newdata, y, why) {
+  d <- ncol(object$x)
+  if (is.null(newdata)) {
+    return(list(x = object$x, y = if (is.null(y)) object$y else y, x_arg = "object"))
+  }
+  if (!is.null(object$terms) && is.data.frame(newdata)) {
+    x <- formula_newdata(object$terms, newdata, d, why)
+    if (is.null(y)) y <- formula_response(object$terms, newdata)
+  } else {
+    x <- as_covariates(newdata, "newdata", d)
+  }
+  list(x = x, y = y, x_arg = "newdata")
+}

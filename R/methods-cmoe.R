@@ -539,19 +539,10 @@ predict.cmoe_fit <- function(object, newdata,
     stop_arg("y", "is only used by type = \"posterior\" and \"density\", not \"", type, "\".")
   }
   observed <- missing(newdata) || is.null(newdata)
-  d <- ncol(object$x)
-  if (observed) {
-    x <- object$x
-    x_arg <- "object"
-    if (is.null(y)) y <- object$y
-  } else if (!is.null(object$terms) && is.data.frame(newdata)) {
-    x <- formula_newdata(object$terms, newdata, d, cmoe_categorical_reason)
-    x_arg <- "newdata"
-    if (is.null(y)) y <- formula_response(object$terms, newdata)
-  } else {
-    x <- as_covariates(newdata, "newdata", d)
-    x_arg <- "newdata"
-  }
+  input <- prediction_input(object, if (!observed) newdata, y, cmoe_categorical_reason)
+  x <- input$x
+  x_arg <- input$x_arg
+  y <- input$y
   p <- object$params
   value <- switch(type,
     mean = cmoe_mean(object, x, x_arg),

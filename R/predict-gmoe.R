@@ -102,19 +102,10 @@ predict.gmoe_fit <- function(object, newdata,
   if (type == "quantile") probs <- check_probabilities(probs, "probs")
   if (interval == "prediction") level <- check_level(level)
   observed <- missing(newdata) || is.null(newdata)
-  d <- ncol(object$params$c)
-  if (observed) {
-    x <- object$x
-    x_arg <- "object"
-    if (is.null(y)) y <- object$y
-  } else if (!is.null(object$terms) && is.data.frame(newdata)) {
-    x <- formula_newdata(object$terms, newdata, d, gmoe_categorical_reason)
-    x_arg <- "newdata"
-    if (is.null(y)) y <- formula_response(object$terms, newdata)
-  } else {
-    x <- as_covariates(newdata, "newdata", d)
-    x_arg <- "newdata"
-  }
+  input <- prediction_input(object, if (!observed) newdata, y, gmoe_categorical_reason)
+  x <- input$x
+  x_arg <- input$x_arg
+  y <- input$y
   p <- object$params
   kernels <- object$diagnostics$kernels
   value <- switch(type,
