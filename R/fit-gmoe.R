@@ -618,7 +618,8 @@ active_bounds_text <- function(fit) {
 #' (Fits saved before version 0.5.0, which do not record their final bounds,
 #' count any M-step in which a variance floor was applied.) For a
 #' contaminated MoE ([fit_cmoe()]): `TRUE` when the final \eqn{\lambda}
-#' sits at its bound, the prompt variance was floored, the prompt received
+#' sits at its bound, or, with `gate = "sigmoid"`, a gate coefficient at
+#' `cmoe_control(gate_bound = )`, the prompt variance was floored, the prompt received
 #' no weight in some M-step, or a step was non-finite. The details are in
 #' `fit$diagnostics`.
 #'

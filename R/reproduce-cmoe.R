@@ -10,8 +10,14 @@
 #' with an interval ([rate_slopes()]), and writes
 #' \describe{
 #'   \item{`gated-slopes.csv`}{one row per setting and parameter: our slope
-#'     with its interval, the published slope, the theory and the
-#'     difference ours minus published;}
+#'     of the mean error with its interval, the published slope, the theory,
+#'     the difference ours minus published, `efficient` (the slope of the
+#'     errors of an efficient estimator at the same truths,
+#'     [cmoe_efficient_errors()]), `ratio_median` (the median over sizes of
+#'     our mean error over the efficient one: near 1 when the fits are the
+#'     MLE in its normal regime), `slope_median` (the slope of the median
+#'     error, which a few fits cannot dominate) and `at_bound` (the share of
+#'     fits with the gate at its bound);}
 #'   \item{`gated-<scenario>.png`, `.pdf`}{the errors against \eqn{n} with
 #'     the fitted and theoretical lines ([plot.rate_study()]).}
 #' }
@@ -30,7 +36,7 @@
 #'   reproduction resumes where it stopped.
 #' @param ... Passed to [rate_study()]: `progress`, `verbose`.
 #' @return Invisibly, the slopes table written to the CSV, with the studies
-#'   in attribute `"studies"`.
+#'   in attribute `"studies"` and the efficient errors in `"efficient"`.
 #' @references Yan, F., Nguyen, H., Le, D., Akbarian, P., Ho, N. and
 #'   Rinaldo, A. (2025b). On minimax estimation of parameters in
 #'   softmax-contaminated mixture of experts. NeurIPS 2025, arXiv:2505.18455.
@@ -60,17 +66,24 @@ reproduce_gated_cmoe <- function(dir, n = round(10^seq(3, 5, length.out = 20)), 
   }
   metrics <- c("beta", "exp_tau", "eta", "nu")
   studies <- list()
+  efficient <- list()
   rows <- list()
   for (name in scenarios) {
     study <- cmoe_study(name, n = n, reps = reps, control = control, seed = seed,
                         checkpoint = if (!is.null(checkpoint)) file.path(checkpoint, name), ...)
     studies[[name]] <- study
     slopes <- rate_slopes(study, metrics = metrics)
+    medians <- rate_slopes(study, metrics = metrics, summary = "median")
     published <- gated_published_slopes[[name]][slopes$metric]
+    efficient[[name]] <- cmoe_efficient_errors(study$design$scenario, n, seed = seed)
+    versus <- efficient_comparison(study, efficient[[name]], slopes$metric)
     rows[[name]] <- data.frame(scenario = name, metric = slopes$metric, slope = slopes$slope,
                                lower = slopes$lower, upper = slopes$upper,
                                published = unname(published), theory = slopes$theory,
                                difference = slopes$slope - unname(published),
+                               efficient = versus$slope, ratio_median = versus$ratio_median,
+                               slope_median = medians$slope,
+                               at_bound = mean(study$results$value[study$results$metric == "at_bound"]),
                                n_min = slopes$n_min, n_max = slopes$n_max, reps = reps)
     for (device in c("png", "pdf")) {
       file <- file.path(dir, sprintf("gated-%s.%s", name, device))
@@ -87,7 +100,22 @@ reproduce_gated_cmoe <- function(dir, n = round(10^seq(3, 5, length.out = 20)), 
   rownames(table) <- NULL
   utils::write.csv(table, file.path(dir, "gated-slopes.csv"), row.names = FALSE)
   attr(table, "studies") <- studies
+  attr(table, "efficient") <- efficient
   invisible(table)
+}
+
+# Per metric, the OLS slope of the efficient errors on log n and the median
+# over sizes of the study's mean error over the efficient one.
+efficient_comparison <- function(study, efficient, metrics) {
+  results <- study$results
+  out <- lapply(metrics, function(m) {
+    eff <- efficient[efficient$metric == m, ]
+    ours <- tapply(results$value[results$metric == m], results$n[results$metric == m], mean)
+    ratio <- ours[as.character(eff$n)] / eff$value
+    c(slope = unname(stats::coef(stats::lm(log(eff$value) ~ log(eff$n)))[2]),
+      ratio_median = stats::median(ratio))
+  })
+  as.data.frame(do.call(rbind, out))
 }
 
 # The slopes of Yan et al. (2025b), Section 5: setting (ii)'s published

@@ -242,12 +242,7 @@ print.cmoe_scenario <- function(x, ...) {
 cmoe_study <- function(scenario, n = round(10^seq(2.5, 5, by = 0.25)), reps = 20,
                        power = NULL, start = c("truth", "default"), n_starts = 1,
                        control = cmoe_control(), ...) {
-  if (!inherits(scenario, "cmoe_scenario")) {
-    scenario <- cmoe_scenario(scenario, power)
-  } else {
-    if (!is.null(power)) stop_arg("power", "is already fixed by the `cmoe_scenario` object.")
-    scenario <- check_cmoe_scenario(scenario)
-  }
+  scenario <- as_cmoe_scenario(scenario, power)
   start <- tryCatch(match.arg(start), error = function(e) {
     stop_arg("start", "must be \"truth\" or \"default\".")
   })
@@ -258,6 +253,13 @@ cmoe_study <- function(scenario, n = round(10^seq(2.5, 5, by = 0.25)), reps = 20
                       theory = scenario$theory, labels = cmoe_metric_labels(scenario), ...)
   study$design <- c(study$design, list(scenario = scenario, start = start))
   study
+}
+
+# A scenario given by name (with its power) or as a `cmoe_scenario` object.
+as_cmoe_scenario <- function(scenario, power) {
+  if (!inherits(scenario, "cmoe_scenario")) return(cmoe_scenario(scenario, power))
+  if (!is.null(power)) stop_arg("power", "is already fixed by the `cmoe_scenario` object.")
+  check_cmoe_scenario(scenario)
 }
 
 # The three functions of a contaminated-MoE study; their enclosing

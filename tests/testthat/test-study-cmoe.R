@@ -264,6 +264,10 @@ test_that("a scenario edited by hand is refused where it enters, naming the argu
 test_that("the gated scenarios are the published settings, with their theory", {
   e1 <- c(1, numeric(7))
   dist <- cmoe_scenario("gated_distinguishable")
+  # a preset without power passes as an object too
+  by_object <- cmoe_study(dist, n = 1000, reps = 1, seed = 1)
+  expect_identical(by_object$results, cmoe_study("gated_distinguishable", n = 1000, reps = 1,
+                                                 seed = 1)$results)
   expect_identical(dist$pretrained$family, "laplace")
   # variance nu0 = 0.001 read as the Laplace scale b = sqrt(nu0 / 2)
   expect_equal(dist$pretrained$nu0, 0.0005)
@@ -310,6 +314,13 @@ test_that("gated studies run on the engine and reproduce_gated_cmoe() writes its
   expect_equal(csv$difference, csv$slope - csv$published)
   expect_true(all(csv$lower <= csv$slope & csv$slope <= csv$upper))
   expect_length(attr(out, "studies"), 2)
+  expect_named(attr(out, "efficient"), c("gated_distinguishable", "gated_merging_nu"))
+  # the efficient errors of the distinguishable setting fall as n^-1/2
+  expect_equal(csv$efficient[csv$scenario == "gated_distinguishable"], rep(-0.5, 4),
+               tolerance = 0.05)
+  expect_true(all(is.finite(csv$slope_median) & csv$ratio_median > 0))
+  expect_true(all(csv$at_bound >= 0 & csv$at_bound <= 1))
+  expect_equal(out$ratio_median, csv$ratio_median)
   expect_error(reproduce_gated_cmoe(dir, scenarios = "merging"), "^`scenarios`")
   expect_error(reproduce_gated_cmoe(), "^`dir`")
 })
