@@ -120,6 +120,8 @@ class Fitter {
     wsse_ = (w_.array() * cw_.array() * r_.array().square()).sum();
   }
   const Eigen::VectorXd& weights() const { return w_; }
+  // Length of the gate (beta, tau): 0 for a constant weight.
+  int gate_size() const { return gated_ ? d_ + 1 : 0; }
 
   // lambda = the case-weighted mean of w within bounds (or held fixed); eta
   // by weighted least squares (one exact step for a linear expert,
@@ -364,7 +366,7 @@ namespace {
 class CmoeMap {
  public:
   CmoeMap(Fitter& fitter, const CmoeBounds& bounds, CmoeDiagnostics& diag)
-      : fitter_(fitter), bounds_(bounds), diag_(diag) {}
+      : gate_size_(fitter.gate_size()), fitter_(fitter), bounds_(bounds), diag_(diag) {}
 
   // A jump whose variance or expert overflowed is a failed jump.
   double evaluate(const CmoeParams& p) {
@@ -381,9 +383,9 @@ class CmoeMap {
     return fitter_.e_step(p, nullptr);
   }
 
-  Eigen::VectorXd to_free(const CmoeParams& p) {
+  Eigen::VectorXd to_free(const CmoeParams& p) const {
     const int q = static_cast<int>(p.eta.size());
-    const int k = gate_size_ = static_cast<int>(p.gate.size());
+    const int k = gate_size_;
     const int head = k > 0 ? k : 1;
     Eigen::VectorXd phi(head + q + 1);
     if (k > 0) {
@@ -411,7 +413,7 @@ class CmoeMap {
   }
 
  private:
-  int gate_size_ = 0;
+  const int gate_size_;
   Fitter& fitter_;
   CmoeBounds bounds_;
   CmoeDiagnostics& diag_;
