@@ -58,14 +58,9 @@ cmoe_efficient_errors <- function(scenario, n = round(10^seq(3, 5, length.out = 
   n_mc <- check_count(n_mc, "n_mc", min = 1000)
   draws <- check_count(draws, "draws", min = 100)
   seed <- check_rng_seed(seed)
-  run <- function() {
+  with_seed(seed, {
     rows <- lapply(n, function(size) efficient_errors_at(scenario, size, n_mc, draws))
     do.call(rbind, rows)
-  }
-  if (is.null(seed)) return(run())
-  with_rng_restored({
-    set.seed(seed)
-    run()
   })
 }
 
@@ -144,11 +139,7 @@ cmoe_information <- function(params, pretrained, n_mc = 1e5, seed = NULL) {
   cmoe_dimension(params, pretrained)
   n_mc <- check_count(n_mc, "n_mc", min = 1000)
   seed <- check_rng_seed(seed)
-  if (is.null(seed)) return(fisher_information(params, pretrained, n_mc))
-  with_rng_restored({
-    set.seed(seed)
-    fisher_information(params, pretrained, n_mc)
-  })
+  with_seed(seed, fisher_information(params, pretrained, n_mc))
 }
 
 fisher_information <- function(params, pretrained, n_mc) {

@@ -705,10 +705,11 @@ cmoe_data_panel <- function(fit, j, names, has_mean) {
   curves <- list(prompt_curve)
   if (has_mean) {
     base <- pretrained_mean(fit$pretrained, at, "x")
+    s <- cmoe_weight(p, at)
     curves <- list(list(x = grid, y = base, style = cmoe_curve_styles$pretrained,
                         label = "pre-trained mean"),
                    prompt_curve,
-                   list(x = grid, y = (1 - cmoe_weight(p, at)) * base + cmoe_weight(p, at) * prompt,
+                   list(x = grid, y = (1 - s) * base + s * prompt,
                         style = cmoe_curve_styles$mixture, label = "mixture mean"))
   }
   covariate <- names$covariates[j]

@@ -288,6 +288,16 @@ run_seed <- function(seed, n, rep, occurrence = 1L) {
   study_seeds(seed, data.frame(n = n, rep = rep, occurrence = occurrence))[[1]]
 }
 
+# expr under set.seed(seed), the caller's random-number state kept; with
+# seed NULL, expr on the caller's stream.
+with_seed <- function(seed, expr) {
+  if (is.null(seed)) return(expr)
+  with_rng_restored({
+    set.seed(seed)
+    expr
+  })
+}
+
 with_rng_restored <- function(expr) {
   kind <- RNGkind()
   had_seed <- exists(".Random.seed", envir = globalenv(), inherits = FALSE)

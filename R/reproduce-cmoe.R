@@ -107,11 +107,11 @@ reproduce_gated_cmoe <- function(dir, n = round(10^seq(3, 5, length.out = 20)), 
 # Per metric, the OLS slope of the efficient errors on log n and the median
 # over sizes of the study's mean error over the efficient one.
 efficient_comparison <- function(study, efficient, metrics) {
-  results <- study$results
+  means <- rate_means(study, metrics)
   out <- lapply(metrics, function(m) {
     eff <- efficient[efficient$metric == m, ]
-    ours <- tapply(results$value[results$metric == m], results$n[results$metric == m], mean)
-    ratio <- ours[as.character(eff$n)] / eff$value
+    ours <- means[means$metric == m, ]
+    ratio <- ours$mean[match(eff$n, ours$n)] / eff$value
     c(slope = unname(stats::coef(stats::lm(log(eff$value) ~ log(eff$n)))[2]),
       ratio_median = stats::median(ratio))
   })

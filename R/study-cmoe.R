@@ -102,20 +102,8 @@ cmoe_scenario <- function(scenario = c("distinguishable", "vanishing", "merging"
              "\"merging\", \"structure\", \"gated_distinguishable\", \"gated_merging_eta\", ",
              "\"gated_merging_nu\" or \"gated_merging_nu_printed\".")
   })
+  power <- scenario_power(scenario, power)
   if (startsWith(scenario, "gated_")) return(gated_scenario(scenario, power))
-  limit <- switch(scenario, distinguishable = NA, vanishing = 1 / 2, 1 / 4)
-  if (scenario == "distinguishable") {
-    if (!is.null(power)) stop_arg("power", "is not used by the \"distinguishable\" scenario.")
-    power <- 0
-  } else {
-    if (is.null(power)) power <- if (scenario == "vanishing") 1 / 4 else 1 / 8
-    power <- check_numeric(power, "power", len = 1)
-    if (power < 0 || power >= limit) {
-      stop_arg("power", "must be in [0, ", format(limit), ") for the \"", scenario,
-               "\" scenario (beyond it the theory predicts no consistency), not ",
-               format(power), ".")
-    }
-  }
   theta0 <- c(2, 0, 1)
   direction <- c(-2, 2, 1) / 3
   truth <- switch(scenario,
@@ -143,20 +131,32 @@ cmoe_scenario <- function(scenario = c("distinguishable", "vanishing", "merging"
             class = "cmoe_scenario")
 }
 
-# The settings of Yan et al. (2025b), see ?cmoe_scenario.
+# Beyond this power of the distance to the truth the theory predicts no
+# consistency; NA for the presets whose truth does not move with n.
+scenario_power_limit <- function(scenario) {
+  switch(scenario, distinguishable = , gated_distinguishable = NA, vanishing = 1 / 2, 1 / 4)
+}
+
+# The checked power of a preset, its default when NULL (0 when it takes none).
+scenario_power <- function(scenario, power) {
+  limit <- scenario_power_limit(scenario)
+  if (is.na(limit)) {
+    if (!is.null(power)) stop_arg("power", "is not used by the \"", scenario, "\" scenario.")
+    return(0)
+  }
+  if (is.null(power)) power <- if (scenario == "vanishing") 1 / 4 else 1 / 8
+  power <- check_numeric(power, "power", len = 1)
+  if (power < 0 || power >= limit) {
+    stop_arg("power", "must be in [0, ", format(limit), ") for the \"", scenario,
+             "\" scenario (beyond it the theory predicts no consistency), not ",
+             format(power), ".")
+  }
+  power
+}
+
+# The settings of Yan et al. (2025b), see ?cmoe_scenario; `power` is checked.
 gated_scenario <- function(scenario, power) {
   distinct <- scenario == "gated_distinguishable"
-  if (distinct) {
-    if (!is.null(power)) stop_arg("power", "is not used by the \"", scenario, "\" scenario.")
-    power <- 0
-  } else {
-    if (is.null(power)) power <- 1 / 8
-    power <- check_numeric(power, "power", len = 1)
-    if (power < 0 || power >= 1 / 4) {
-      stop_arg("power", "must be in [0, 0.25) for the \"", scenario, "\" scenario (beyond ",
-               "it the theory predicts no consistency), not ", format(power), ".")
-    }
-  }
   d <- 8
   e1 <- c(1, numeric(d - 1))
   nu0 <- 0.001

@@ -461,10 +461,10 @@ check_cmoe_scenario <- function(scenario, arg = "scenario") {
   }
   fields <- c("scenario", "pretrained", "truth", "power", "loss", "theory")
   check_fields(scenario, fields, fields, arg, "cmoe_scenario object")
-  # the presets without a vanishing distance take no power
-  fixed <- identical(scenario$scenario, "distinguishable") ||
-    identical(scenario$scenario, "gated_distinguishable")
-  preset <- rebuild(arg, cmoe_scenario(scenario$scenario, if (fixed) NULL else scenario$power))
+  name <- scenario$scenario
+  fixed <- is.character(name) && length(name) == 1 && !is.na(name) &&
+    is.na(scenario_power_limit(name))
+  preset <- rebuild(arg, cmoe_scenario(name, if (fixed) NULL else scenario$power))
   truth_at <- function(truth, n) {
     tryCatch(cmoe_coef(check_cmoe_params(truth(n))), error = function(e) NULL)
   }
