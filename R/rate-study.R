@@ -446,8 +446,11 @@ new_rate_study <- function(done, n, reps, seed, theory, labels, verbose) {
   }
   warned <- !is.na(runs$warnings)
   if (any(warned)) {
-    warning(sprintf("%d of %d runs raised warnings; %s. See `$runs$warnings`.",
-                    sum(warned), nrow(runs), first_of(warned, runs$warnings)), call. = FALSE)
+    # classed, so that a caller who tables `$runs$warnings` itself can muffle it
+    warning(structure(class = c("moerates_run_warnings", "warning", "condition"), list(
+      message = sprintf("%d of %d runs raised warnings; %s. See `$runs$warnings`.",
+                        sum(warned), nrow(runs), first_of(warned, runs$warnings)),
+      call = NULL)))
   }
   if (verbose) message(sprintf("%d runs done, %d failed", nrow(runs), sum(failed)))
   structure(list(results = results, runs = runs,

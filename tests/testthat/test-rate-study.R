@@ -144,6 +144,12 @@ test_that("warnings of single runs are recorded and summarised once", {
     "2 of 6 runs raised warnings; the first \\(n = 20, replication 1\\): `fit`: component collapsed")
   expect_equal(is.na(s$runs$warnings), c(TRUE, TRUE, FALSE, FALSE, TRUE, TRUE))
   expect_equal(nrow(s$results), 6)
+  # the summary has a class of its own, for callers that table the warnings
+  expect_warning(rate_study(function(n) n, function(data, n) {
+    warning("w")
+    data
+  }, function(fit, n) c(v = fit), n = 10, reps = 1, seed = 1, progress = FALSE),
+  class = "moerates_run_warnings")
 })
 
 # A user's own study, defined in the global environment as a script would:
