@@ -176,3 +176,15 @@ check_graphical_settings <- function(settings, what) {
              "such as las or cex.axis.")
   }
 }
+
+# Draws the same figure into `stem`.png (150 dpi) and `stem`.pdf, `width`
+# by `height` inches, and returns the two files.
+save_figure <- function(stem, draw, width, height, pointsize = 12) {
+  files <- paste0(stem, c(".png", ".pdf"))
+  grDevices::png(files[1], width = width, height = height, units = "in", res = 150,
+                 pointsize = pointsize)
+  tryCatch(draw(), finally = grDevices::dev.off())
+  grDevices::pdf(files[2], width = width, height = height, pointsize = pointsize)
+  tryCatch(draw(), finally = grDevices::dev.off())
+  files
+}

@@ -85,16 +85,8 @@ reproduce_gated_cmoe <- function(dir, n = round(10^seq(3, 5, length.out = 20)), 
                                slope_median = medians$slope,
                                at_bound = mean(study$results$value[study$results$metric == "at_bound"]),
                                n_min = slopes$n_min, n_max = slopes$n_max, reps = reps)
-    for (device in c("png", "pdf")) {
-      file <- file.path(dir, sprintf("gated-%s.%s", name, device))
-      if (device == "png") {
-        grDevices::png(file, width = 1600, height = 1200, res = 150)
-      } else {
-        grDevices::pdf(file, width = 10, height = 7.5)
-      }
-      tryCatch(graphics::plot(study, metrics = metrics),
-               finally = grDevices::dev.off())
-    }
+    save_figure(file.path(dir, paste0("gated-", name)),
+                function() graphics::plot(study, metrics = metrics), width = 10, height = 7.5)
   }
   table <- do.call(rbind, rows)
   rownames(table) <- NULL

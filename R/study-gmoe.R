@@ -623,20 +623,12 @@ reproduce_gmoe <- function(scale = c("quick", "paper"),
         published = if (m == "one_step") published$slope[i] else NA_real_, points = s$points,
         n_min = s$n_min, n_max = s$n_max, stringsAsFactors = FALSE)
     }
-    figure <- file.path(out_dir, sprintf("gmoe-model%d-k%d", model, k))
-    # about 4 x 3.6 inches per panel at 12 points: text as in a paper
-    width <- 0.6 + 3.9 * length(modes)
-    devices <- list(
-      png = function(f) grDevices::png(f, width = width, height = 4.2, units = "in",
-                                       res = 150, pointsize = 11),
-      pdf = function(f) grDevices::pdf(f, width = width, height = 4.2, pointsize = 11))
-    for (ext in names(devices)) {
-      devices[[ext]](paste0(figure, ".", ext))
-      tryCatch(plot_gmoe_config(studies[paste0(config, "_", modes)], modes, model, k,
-                                published$slope[i]),
-               finally = grDevices::dev.off())
-    }
-    files <- c(files, paste0(figure, ".", names(devices)))
+    # about 4 x 3.6 inches per panel at 11 points: text as in a paper
+    files <- c(files, save_figure(
+      file.path(out_dir, sprintf("gmoe-model%d-k%d", model, k)),
+      function() plot_gmoe_config(studies[paste0(config, "_", modes)], modes, model, k,
+                                  published$slope[i]),
+      width = 0.6 + 3.9 * length(modes), height = 4.2, pointsize = 11))
   }
   slopes <- do.call(rbind, rows)
   table_file <- file.path(out_dir, "gmoe-slopes.csv")
