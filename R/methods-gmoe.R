@@ -293,11 +293,20 @@ simulate_responses <- function(nsim, seed, draw) {
   out
 }
 
-# E(y | x) from the gates computed in log space; an expert whose gate is 0
-# adds nothing, even where its own mean overflows.
-conditional_mean <- function(x, params, kernels, arg = "object") {
+# The conditional mixture at each row of x: the gates (computed in log
+# space), the experts' means (0 where the gate is 0, so that a mean that
+# overflows far from the data adds nothing) and standard deviations. `arg`
+# names the argument blamed if the gates cannot be computed.
+conditional_mixture <- function(x, params, kernels, arg = "object") {
   gates <- exp(gate_log_probs(x, params, kernels, arg))
   means <- x %*% t(params$a) + rep(params$b, each = nrow(x))
   means[gates == 0] <- 0
-  rowSums(gates * means)
+  list(gates = gates, means = means, sd = rep(sqrt(params$nu), each = nrow(x)))
+}
+
+mixture_mean <- function(mix) rowSums(mix$gates * mix$means)
+
+# E(y | x).
+conditional_mean <- function(x, params, kernels, arg = "object") {
+  mixture_mean(conditional_mixture(x, params, kernels, arg))
 }

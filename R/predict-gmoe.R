@@ -108,19 +108,21 @@ predict.gmoe_fit <- function(object, newdata,
   y <- input$y
   p <- object$params
   kernels <- object$diagnostics$kernels
+  mixture <- function() conditional_mixture(x, p, kernels, "object")
   value <- switch(type,
     mean = {
-      mu <- conditional_mean(x, p, kernels, "object")
+      mix <- mixture()
+      mu <- mixture_mean(mix)
       if (interval == "none") {
         mu
       } else {
-        ends <- conditional_quantiles(object, x, x_arg, c(1 - level, 1 + level) / 2)
+        ends <- conditional_quantiles(mix, x_arg, c(1 - level, 1 + level) / 2)
         cbind(fit = mu, lwr = ends[, 1], upr = ends[, 2])
       }
     },
-    variance = conditional_variance(object, x, x_arg),
+    variance = conditional_variance(mixture(), x_arg),
     quantile = {
-      q <- conditional_quantiles(object, x, x_arg, probs)
+      q <- conditional_quantiles(mixture(), x_arg, probs)
       colnames(q) <- paste0(formatC(100 * probs, format = "fg", width = 1, digits = 7), "%")
       q
     },
@@ -132,7 +134,7 @@ predict.gmoe_fit <- function(object, newdata,
     component = max.col(gate_log_probs(x, p, kernels, "object"), ties.method = "first"),
     posterior = {
       if (is.null(y)) stop_arg("y", "is needed for type = \"posterior\".")
-      posterior_probabilities(object, x, as_response(y, nrow(x)))
+      posterior_probabilities(mixture(), as_response(y, nrow(x)))
     },
     density = {
       if (is.null(y)) stop_arg("y", "is needed for type = \"density\".")
@@ -148,8 +150,9 @@ residuals.gmoe_fit <- function(object, type = c("response", "pearson"), ...) {
   object <- check_gmoe_fit(object)
   stop_unused_args("residuals.gmoe_fit()", ...)
   type <- match_choice(type, c("response", "pearson"), "type")
-  value <- object$y - conditional_mean(object$x, object$params, object$diagnostics$kernels)
-  if (type == "pearson") value <- value / sqrt(conditional_variance(object, object$x, "object"))
+  mix <- conditional_mixture(object$x, object$params, object$diagnostics$kernels)
+  value <- object$y - mixture_mean(mix)
+  if (type == "pearson") value <- value / sqrt(conditional_variance(mix, "object"))
   stats::naresid(object$na.action, value)
 }
 
@@ -161,19 +164,10 @@ check_probabilities <- function(probs, arg) {
   probs
 }
 
-# The gates, the experts' means (0 where the gate is 0, so that a mean that
-# overflows far from the data adds nothing) and standard deviations.
-conditional_mixture <- function(fit, x) {
-  p <- fit$params
-  gates <- exp(gate_log_probs(x, p, fit$diagnostics$kernels, "object"))
-  means <- x %*% t(p$a) + rep(p$b, each = nrow(x))
-  means[gates == 0] <- 0
-  list(gates = gates, means = means, sd = rep(sqrt(p$nu), each = nrow(x)))
-}
-
-conditional_variance <- function(fit, x, x_arg) {
-  mix <- conditional_mixture(fit, x)
-  mu <- rowSums(mix$gates * mix$means)
+# Var(y | x) of a conditional_mixture(): the experts' variances plus the
+# spread of their means.
+conditional_variance <- function(mix, x_arg) {
+  mu <- mixture_mean(mix)
   spread <- (mix$means - mu)^2
   spread[mix$gates == 0] <- 0
   finite_prediction(rowSums(mix$gates * (mix$sd^2 + spread)), x_arg, "variance")
@@ -183,8 +177,7 @@ conditional_variance <- function(fit, x, x_arg) {
 # probability: bisection on the mixture CDF, bracketed by the smallest and
 # largest quantile of the experts with positive gate (the CDF, an average of
 # theirs, is below p at the first and above it at the second).
-conditional_quantiles <- function(fit, x, x_arg, probs) {
-  mix <- conditional_mixture(fit, x)
+conditional_quantiles <- function(mix, x_arg, probs) {
   active <- mix$gates > 0
   out <- vapply(probs, function(prob) {
     own <- mix$means + mix$sd * stats::qnorm(prob)
@@ -199,8 +192,8 @@ conditional_quantiles <- function(fit, x, x_arg, probs) {
       hi[open & !below] <- mid[open & !below]
     }
     hi
-  }, numeric(nrow(x)))
-  out <- matrix(out, nrow(x), length(probs))
+  }, numeric(nrow(mix$gates)))
+  out <- matrix(out, nrow(mix$gates), length(probs))
   finite_prediction(out, x_arg, "quantile")
 }
 
@@ -210,8 +203,7 @@ max_bisections <- 2200L
 # P(component i | x, y), in log space. Where y is so far from every expert
 # that every term underflows to -Inf, the limit: all the weight on the
 # expert nearest in standard deviations.
-posterior_probabilities <- function(fit, x, y) {
-  mix <- conditional_mixture(fit, x)
+posterior_probabilities <- function(mix, y) {
   z <- abs(y - mix$means) / mix$sd
   log_terms <- log(mix$gates) - log(mix$sd) - z^2 / 2
   top <- apply(log_terms, 1, max)
