@@ -181,8 +181,8 @@ conditional_quantiles <- function(mix, x_arg, probs) {
   active <- mix$gates > 0
   out <- vapply(probs, function(prob) {
     own <- mix$means + mix$sd * stats::qnorm(prob)
-    lo <- apply(ifelse(active, own, Inf), 1, min)
-    hi <- apply(ifelse(active, own, -Inf), 1, max)
+    lo <- row_min(ifelse(active, own, Inf))
+    hi <- row_max(ifelse(active, own, -Inf))
     for (iter in seq_len(max_bisections)) {
       mid <- lo / 2 + hi / 2
       open <- mid > lo & mid < hi
@@ -200,13 +200,19 @@ conditional_quantiles <- function(mix, x_arg, probs) {
 # Enough halvings to go from any bracket of doubles to adjacent doubles.
 max_bisections <- 2200L
 
+# apply(m, 1, min) and apply(m, 1, max), with the loop over the k columns
+# rather than the n rows.
+row_min <- function(m) do.call(pmin, matrix_columns(m))
+row_max <- function(m) do.call(pmax, matrix_columns(m))
+matrix_columns <- function(m) lapply(seq_len(ncol(m)), function(j) m[, j])
+
 # P(component i | x, y), in log space. Where y is so far from every expert
 # that every term underflows to -Inf, the limit: all the weight on the
 # expert nearest in standard deviations.
 posterior_probabilities <- function(mix, y) {
   z <- abs(y - mix$means) / mix$sd
   log_terms <- log(mix$gates) - log(mix$sd) - z^2 / 2
-  top <- apply(log_terms, 1, max)
+  top <- row_max(log_terms)
   lost <- which(top == -Inf)
   log_terms[lost, ] <- 0
   post <- exp(log_terms - ifelse(is.finite(top), top, 0))
