@@ -182,13 +182,12 @@ fit_candidates <- function(x, y, k, init, n_starts, control, previous) {
   c(runs[[best]], starts = length(runs))
 }
 
-# Why a fit cannot be chosen, or "": the bounds and events of
-# is_degenerate(), and components resting on fewer observations than they
-# have parameters.
-degeneracy_reason <- function(fit) {
+# Why is_degenerate(fit) is TRUE, one phrase per cause (none when it is
+# FALSE): the bounds active at the end, collapsed components, a non-finite
+# step; a fit saved before 0.5.0 records no final bounds, only that a
+# variance floor was applied.
+degeneracy_causes <- function(fit) {
   comp <- fit$diagnostics$components
-  d <- ncol(fit$x)
-  per_component <- 2 * d + d * (d + 1) / 2 + 2
   parts <- character(0)
   active <- active_bounds_text(fit)
   if (!is.null(active)) parts <- c(parts, paste0("at a bound (", active, ")"))
@@ -198,6 +197,19 @@ degeneracy_reason <- function(fit) {
                              paste(collapsed, collapse = ", "), " collapsed"))
   }
   if (isTRUE(fit$diagnostics$nonfinite)) parts <- c(parts, "a step was non-finite")
+  if (!length(parts) && is_degenerate(fit)) {
+    parts <- "on a bound of the parameter space (a variance floor was applied)"
+  }
+  parts
+}
+
+# Why a fit cannot be chosen, or "": the causes of is_degenerate(), and
+# components resting on fewer observations than they have parameters.
+degeneracy_reason <- function(fit) {
+  comp <- fit$diagnostics$components
+  d <- ncol(fit$x)
+  per_component <- 2 * d + d * (d + 1) / 2 + 2
+  parts <- degeneracy_causes(fit)
   small <- which(comp$size < per_component & is.na(comp$collapsed_at))
   if (length(small)) {
     one <- length(small) == 1
@@ -206,7 +218,6 @@ degeneracy_reason <- function(fit) {
       if (one) "" else "s", paste(small, collapse = ", "), if (one) "s" else "",
       paste(sprintf("%.1f", comp$size[small]), collapse = ", "), per_component))
   }
-  if (!length(parts) && is_degenerate(fit)) parts <- "on a bound of the parameter space"
   paste(parts, collapse = "; ")
 }
 

@@ -252,10 +252,8 @@ gmoe_covariance <- function(fit) {
   out <- list(reason = NULL, converged = fit$converged, se = rep(NA_real_, q),
               natural = matrix(NA_real_, q, q, dimnames = list(names, names)))
   if (is_degenerate(fit)) {
-    out$reason <- paste0("the fit is degenerate (",
-                         if (is.null(active_bounds_text(fit))) "a component collapsed"
-                         else paste("bounds active:", active_bounds_text(fit)),
-                         "); the Wald theory does not hold on the boundary of the parameter space")
+    out$reason <- paste0("the fit is degenerate (", paste(degeneracy_causes(fit), collapse = "; "),
+                         "); the Wald theory does not hold for a degenerate fit")
     return(out)
   }
   pass <- gmoe_information_in_units(fit)
