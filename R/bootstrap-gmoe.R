@@ -69,15 +69,8 @@ all_permutations <- function(k) {
 # losses (both in the same standardised units).
 match_components <- function(p, reference, perms) {
   k <- length(p$pi)
-  cost <- matrix(0, k, k)
-  for (i in seq_len(k)) {
-    for (j in seq_len(k)) {
-      cost[i, j] <- sqrt(sum((p$c[i, ] - reference$c[j, ])^2)) +
-        sqrt(sum((p$Gamma[, , i] - reference$Gamma[, , j])^2)) +
-        sqrt(sum((p$a[i, ] - reference$a[j, ])^2)) + abs(p$b[i] - reference$b[j]) +
-        abs(p$nu[i] - reference$nu[j])
-    }
-  }
+  # cost[i, j]: distance of p's atom i to reference's atom j
+  cost <- Reduce(`+`, atom_gaps(p, reference))
   # perms[r, j] is the component of p put in reference position j
   total <- rowSums(matrix(cost[cbind(as.vector(perms), rep(seq_len(k), each = nrow(perms)))],
                           nrow(perms)))
